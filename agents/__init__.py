@@ -1,0 +1,1 @@
+"""ADK agents that answer calls; each package exposes ``root_agent``."""

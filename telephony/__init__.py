@@ -1,0 +1,1 @@
+"""Answer Twilio phone calls with a Google ADK agent on the Gemini Live API."""
