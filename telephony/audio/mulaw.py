@@ -25,7 +25,7 @@ def decode_table() -> npt.NDArray[np.int16]:
     mantissa = codes & 0x0F
     magnitude = ((mantissa << 3) + _BIAS) << exponent
     linear = np.where(codes & 0x80, _BIAS - magnitude, magnitude - _BIAS)
-    return linear.astype(np.int16)
+    return linear.astype("<i2")  # little-endian, as PCM16 on the wire
 
 
 @cache
@@ -43,7 +43,8 @@ def encode_table() -> npt.NDArray[np.uint8]:
 
 def ulaw_to_pcm16(data: bytes) -> bytes:
     """Decode mu-law bytes to 16-bit little-endian PCM (two bytes out per byte in)."""
-    return decode_table()[np.frombuffer(data, dtype=np.uint8)].astype("<i2", copy=False).tobytes()
+    decoded: bytes = decode_table()[np.frombuffer(data, dtype=np.uint8)].tobytes()
+    return decoded
 
 
 def pcm16_to_ulaw(data: bytes) -> bytes:

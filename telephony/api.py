@@ -1,0 +1,52 @@
+"""The REST API over stored calls. Transcripts are personal data: a bearer token is required."""
+
+import hmac
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from telephony.errors import StorageError
+from telephony.services import services
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require_api_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Let the request through only with ``Authorization: Bearer <API_TOKEN>``."""
+    expected = services(request).settings.api_token
+    if expected is None:
+        raise HTTPException(status_code=403, detail="the API is disabled: API_TOKEN is not set")
+    given = credentials.credentials if credentials is not None else ""
+    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        raise HTTPException(
+            status_code=401,
+            detail="a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+@router.get("/calls/{call_sid}/transcript", dependencies=[Depends(require_api_token)])
+async def transcript(call_sid: str, request: Request) -> dict[str, Any]:
+    """The call and its turns, in the order they were spoken."""
+    try:
+        found = await services(request).store.transcript(call_sid)
+    except StorageError as exc:
+        logger.exception("call %s: could not read the transcript", call_sid)
+        raise HTTPException(status_code=503, detail="the transcript store is unavailable") from exc
+    if found is None:
+        raise HTTPException(status_code=404, detail="no such call")
+    return found.model_dump(mode="json")
+
+
+@router.get("/healthz")
+async def health(request: Request) -> dict[str, Any]:
+    """Liveness, and how many calls this process is carrying."""
+    return {"status": "ok", "calls": len(services(request).calls)}

@@ -1,0 +1,115 @@
+"""The application factory: ``create_app(settings)``.
+
+Nothing happens at import time. The lifespan builds the database engine, the transcript store,
+ADK's session service and, without Gemini credentials, the local Live API emulator; all of it
+lives on ``app.state.services`` and is torn down when the app stops.
+"""
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from google.adk.models import BaseLlm
+from google.adk.sessions import DatabaseSessionService
+from sqlalchemy.engine import make_url
+
+from telephony import api
+from telephony.agents import gemini_model, live_run_config, load_agent
+from telephony.config import Settings
+from telephony.errors import NotConfiguredError
+from telephony.services import Services
+from telephony.sim.gemini_live import LiveEmulator
+from telephony.transcripts import TranscriptStore, create_engine
+from telephony.twilio import media, webhooks
+from telephony.twilio.security import SignatureChecker, StreamTokens
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Without ``settings``, they are read from the environment and ``.env``."""
+    settings = settings if settings is not None else Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            app.state.services = await _build_services(settings, stack)
+            yield
+
+    app = FastAPI(title="telephony", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(webhooks.router)
+    app.include_router(media.router)
+    app.include_router(api.router)
+    return app
+
+
+async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
+    signatures = _signature_checker(settings)
+    auth_token = settings.twilio_auth_token
+    # Stream tokens and caller pseudonyms are keyed by the auth token, so that every worker
+    # process of a deployment agrees; without one (local use) a per-process key will do.
+    secret = auth_token.get_secret_value().encode() if auth_token else secrets.token_bytes(32)
+    _ensure_sqlite_directory(settings.database_url)
+    engine = create_engine(settings.database_url)
+    stack.push_async_callback(engine.dispose)
+    store = TranscriptStore(engine)
+    await store.create_schema()
+    live_model = await _live_model(settings, stack)
+    load_agent(settings.default_agent)  # fail at start, not on the first call
+    return Services(
+        settings=settings,
+        signatures=signatures,
+        tokens=StreamTokens(secret, ttl_s=settings.stream_token_ttl_s),
+        secret=secret,
+        store=store,
+        session_service=DatabaseSessionService(db_engine=engine),
+        run_config=live_run_config(),
+        live_model=live_model,
+    )
+
+
+def _signature_checker(settings: Settings) -> SignatureChecker | None:
+    if not settings.twilio_validate_signatures:
+        logger.warning("Twilio signature validation is OFF: use this only for local experiments")
+        return None
+    if settings.twilio_auth_token is None:
+        raise NotConfiguredError(
+            "TWILIO_AUTH_TOKEN is required to validate Twilio's signatures "
+            "(set TWILIO_VALIDATE_SIGNATURES=false only for local experiments)"
+        )
+    if settings.public_url is None:
+        raise NotConfiguredError(
+            "PUBLIC_URL is required to validate Twilio's signatures, e.g. https://voice.example.com"
+        )
+    return SignatureChecker(settings.twilio_auth_token.get_secret_value())
+
+
+async def _live_model(
+    settings: Settings, stack: contextlib.AsyncExitStack
+) -> Callable[[str], BaseLlm]:
+    """How agents reach the Live API: Gemini with our credentials, or the local emulator."""
+    override = settings.agent_model
+    if settings.offline:
+        emulator = await stack.enter_async_context(LiveEmulator())
+        logger.warning(
+            "OFFLINE: no Gemini credentials (GOOGLE_API_KEY or Vertex AI settings); "
+            "calls are answered by the local Live API emulator at %s",
+            emulator.base_url,
+        )
+        return lambda declared: emulator.adk_model(override or declared)
+    key = settings.google_api_key
+    return lambda declared: gemini_model(
+        override or declared,
+        api_key=key.get_secret_value() if key is not None else None,
+        vertex_project=settings.google_cloud_project,
+        vertex_location=settings.google_cloud_location,
+    )
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)

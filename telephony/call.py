@@ -1,0 +1,343 @@
+"""One phone call bridged to one live agent session.
+
+Two directions run in one ``asyncio.TaskGroup``:
+
+- up: Twilio media (8 kHz mu-law) -> 16 kHz PCM -> ``LiveRequestQueue.send_realtime``; marks
+  echoed by Twilio update the playback truth; ``stop`` or a closed socket ends the call.
+- down: ``runner.run_live`` events -> agent audio (24 kHz PCM) -> 8 kHz mu-law ``media`` + a
+  ``mark`` per chunk; ``interrupted`` -> ``clear`` first, then the playback truth settles what
+  the caller heard; transcriptions -> transcript turns.
+
+Whichever direction finishes first ends the call: the model session is closed, the other
+direction is cancelled and awaited, open turns are stored with what was heard, and the call's
+end reason is recorded.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from google.adk.agents import LiveRequestQueue, RunConfig
+from google.adk.events import Event
+from google.adk.runners import Runner
+from google.genai import errors as genai_errors
+from google.genai import types
+from starlette.websockets import WebSocketDisconnect
+
+from telephony.audio import TWILIO_RATE, MulawToPcm16k, Pcm24kToMulaw
+from telephony.errors import ModelUnavailableError, ProtocolError
+from telephony.playback import AgentTurnResult, Playback
+from telephony.transcript_writer import TranscriptWriter
+from telephony.transcripts import EndReason, Speaker, TurnRecord
+from telephony.twilio.protocol import Dtmf, Mark, Media, OutboundEncoder, Stop, parse_inbound
+
+logger = logging.getLogger(__name__)
+
+MODEL_INPUT_MIME = "audio/pcm;rate=16000"
+GREETING_CUE = "[The phone call has just been connected. Greet the caller.]"
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
+CLOSE_INTERNAL_ERROR = 1011
+MAX_UPLINK_BACKLOG = 100
+"""Caller audio batches waiting for the model before new audio is dropped (2 s at 20 ms)."""
+
+
+class TwilioSocket(Protocol):
+    """The part of a WebSocket the call uses (Starlette's fits)."""
+
+    async def receive(self) -> MutableMapping[str, Any]: ...
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CallIdentity:
+    call_sid: str
+    stream_sid: str
+    user_id: str
+    """The ADK user id: a pseudonym of the caller, never the phone number."""
+
+
+@dataclass(slots=True)
+class CallStats:
+    """Counters of one call, for logs, tests and benchmarks."""
+
+    frames_in: int = 0
+    frames_dropped: int = 0
+    bad_messages: dict[str, int] = field(default_factory=dict)
+    unknown_events: int = 0
+    media_out: int = 0
+    clears: int = 0
+
+    @property
+    def bad_total(self) -> int:
+        return sum(self.bad_messages.values())
+
+
+class _CallerGone(Exception):
+    """Sending to Twilio failed because the socket is closed."""
+
+
+class Call:
+    """Bridges one Twilio media stream to one ``run_live`` session."""
+
+    def __init__(
+        self,
+        identity: CallIdentity,
+        socket: TwilioSocket,
+        runner: Runner,
+        run_config: RunConfig,
+        transcript: TranscriptWriter,
+        *,
+        max_message_bytes: int,
+        bad_message_limit: int,
+        uplink_batch_ms: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.identity = identity
+        self.stats = CallStats()
+        self.end_reason: EndReason | None = None
+        self._socket = socket
+        self._runner = runner
+        self._run_config = run_config
+        self._transcript = transcript
+        self._max_message_bytes = max_message_bytes
+        self._bad_message_limit = bad_message_limit
+        self._batch_bytes = uplink_batch_ms * 32  # 16 kHz PCM16: 32 bytes a millisecond
+        self._clock = clock
+        self._started = clock()
+        self._encoder = OutboundEncoder(identity.stream_sid)
+        self._queue = LiveRequestQueue()
+        self._up = MulawToPcm16k()
+        self._down = Pcm24kToMulaw()
+        self._batch = bytearray()
+        self._playback = Playback()
+        self._caller_turn_start: int | None = None
+        self._socket_closed = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- the call's life ----------------------------------------------------------------------
+
+    async def run(self) -> EndReason:
+        """Run the call to its end and return why it ended. Never raises for call failures."""
+        self._queue.send_content(types.Content(role="user", parts=[types.Part(text=GREETING_CUE)]))
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._tasks = [
+                    group.create_task(self._direction(self._uplink(), "up")),
+                    group.create_task(self._direction(self._downlink(), "down")),
+                ]
+        except* Exception:
+            logger.exception("call %s: bridge failed", self.identity.call_sid)
+            self._end(EndReason.INTERNAL_ERROR)
+        finally:
+            self._queue.close()
+            now = self._now_ms()
+            for result in self._playback.finish(now):
+                self._store_agent_turn(result)
+            reason = self.end_reason or EndReason.SERVER_SHUTDOWN
+            self._transcript.end(reason)
+            await self._close_socket(reason)
+        return reason
+
+    async def _direction(self, work: Coroutine[Any, Any, EndReason], name: str) -> None:
+        """Run one direction; when it ends, for whatever reason, end the call."""
+        try:
+            reason = await work
+        except ModelUnavailableError:
+            logger.exception("call %s: model session failed", self.identity.call_sid)
+            reason = EndReason.MODEL_ERROR
+        except ProtocolError as exc:
+            logger.warning("call %s: closing stream: %s", self.identity.call_sid, exc)
+            reason = EndReason.PROTOCOL_ERROR
+        except _CallerGone:
+            reason = EndReason.CONNECTION_LOST
+        logger.debug("call %s: %s direction ended (%s)", self.identity.call_sid, name, reason)
+        self._end(reason)
+
+    def _end(self, reason: EndReason) -> None:
+        if self.end_reason is None:
+            self.end_reason = reason
+        self._queue.close()
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+
+    async def _close_socket(self, reason: EndReason) -> None:
+        if self._socket_closed:
+            return
+        self._socket_closed = True
+        code = {
+            EndReason.MODEL_ERROR: CLOSE_INTERNAL_ERROR,
+            EndReason.INTERNAL_ERROR: CLOSE_INTERNAL_ERROR,
+            EndReason.PROTOCOL_ERROR: CLOSE_POLICY,
+        }.get(reason, CLOSE_NORMAL)
+        with contextlib.suppress(Exception):  # the socket may be gone already; nothing to save
+            await self._socket.close(code, reason.value)
+
+    def _now_ms(self) -> int:
+        return int((self._clock() - self._started) * 1000)
+
+    # -- up: Twilio -> model --------------------------------------------------------------------
+
+    async def _uplink(self) -> EndReason:
+        receive = self._socket.receive
+        while True:
+            message = await receive()
+            text = message.get("text")
+            if text is None:
+                if message["type"] == "websocket.disconnect":
+                    self._socket_closed = True
+                    return EndReason.CONNECTION_LOST
+                self._bad("binary frame")
+                continue
+            if len(text) > self._max_message_bytes:
+                self._bad("oversize message")
+                continue
+            try:
+                event = parse_inbound(text)
+            except ProtocolError as exc:
+                self._bad(str(exc))
+                continue
+            if isinstance(event, Media):
+                if event.stream_sid != self.identity.stream_sid:
+                    self._bad("media for another stream")
+                    continue
+                self._caller_audio(event.payload)
+            elif isinstance(event, Mark):
+                self._mark_echoed(event.name)
+            elif isinstance(event, Stop):
+                return EndReason.CALLER_HUNG_UP
+            elif isinstance(event, Dtmf):
+                self._dtmf(event.digit)
+            else:
+                self.stats.unknown_events += 1
+
+    def _caller_audio(self, ulaw: bytes) -> None:
+        self.stats.frames_in += 1
+        batch = self._batch
+        batch += self._up.convert(ulaw)
+        if len(batch) < self._batch_bytes:
+            return
+        # LiveRequestQueue is unbounded; while the model is not keeping up (a reconnect, say),
+        # keep at most a couple of seconds of caller audio waiting.
+        if self._queue._queue.qsize() >= MAX_UPLINK_BACKLOG:
+            self.stats.frames_dropped += 1
+        else:
+            self._queue.send_realtime(types.Blob(data=bytes(batch), mime_type=MODEL_INPUT_MIME))
+        batch.clear()
+
+    def _mark_echoed(self, name: str) -> None:
+        result = self._playback.echoed(name, self._now_ms())
+        if result is not None:
+            self._store_agent_turn(result)
+
+    def _dtmf(self, digit: str) -> None:
+        note = f"[The caller pressed the {digit} key on the phone keypad.]"
+        self._queue.send_content(types.Content(role="user", parts=[types.Part(text=note)]))
+
+    def _bad(self, kind: str) -> None:
+        counts = self.stats.bad_messages
+        counts[kind] = counts.get(kind, 0) + 1
+        if counts[kind] == 1:
+            logger.warning("call %s: dropped a bad message (%s)", self.identity.call_sid, kind)
+        if self.stats.bad_total >= self._bad_message_limit:
+            raise ProtocolError(f"{self.stats.bad_total} bad messages")
+
+    # -- down: model -> Twilio ------------------------------------------------------------------
+
+    async def _downlink(self) -> EndReason:
+        events = self._runner.run_live(
+            user_id=self.identity.user_id,
+            session_id=self.identity.call_sid,
+            live_request_queue=self._queue,
+            run_config=self._run_config,
+        )
+        try:
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    await self._agent_event(event)
+        except genai_errors.APIError as exc:
+            raise ModelUnavailableError(
+                f"live session closed with code {exc.code}", retryable=exc.code in (1011, 1013)
+            ) from exc
+        if not self._queue.closed:
+            logger.warning("call %s: the model ended the live session", self.identity.call_sid)
+        return EndReason.MODEL_ERROR
+
+    async def _agent_event(self, event: Event) -> None:
+        if event.interrupted:
+            await self._barge_in()
+            return
+        if event.content is not None and event.content.parts:
+            for part in event.content.parts:
+                blob = part.inline_data
+                if blob is not None and blob.data and (blob.mime_type or "").startswith("audio/"):
+                    await self._play(self._down.convert(blob.data))
+        if (out := event.output_transcription) is not None and out.text:
+            self._playback.text(out.text, final=bool(out.finished))
+        if (heard := event.input_transcription) is not None and heard.text:
+            await self._caller_transcription(heard.text, finished=bool(heard.finished))
+        if event.turn_complete:
+            await self._play(self._down.flush())
+            mark, result = self._playback.generated(self._now_ms())
+            if mark is not None:
+                await self._send(self._encoder.mark(mark))
+            if result is not None:
+                self._store_agent_turn(result)
+
+    async def _play(self, ulaw: bytes) -> None:
+        if not ulaw:
+            return
+        mark = self._playback.audio(len(ulaw) * 1000 / TWILIO_RATE, self._now_ms())
+        await self._send(self._encoder.media(ulaw))
+        await self._send(self._encoder.mark(mark))
+        self.stats.media_out += 1
+
+    async def _barge_in(self) -> None:
+        """The caller talks over the agent: stop playback first, then settle the turn."""
+        if self._playback.playing:
+            await self._send(self._encoder.clear())
+            self.stats.clears += 1
+        self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
+        for result in self._playback.clear(self._now_ms()):
+            self._store_agent_turn(result)
+
+    async def _caller_transcription(self, text: str, *, finished: bool) -> None:
+        now = self._now_ms()
+        if self._caller_turn_start is None:
+            self._caller_turn_start = now
+            if not finished and self._playback.playing and not self._playback.generating:
+                # The caller started talking while the tail of a reply the model has already
+                # finished is still playing; the model will not send `interrupted` for it.
+                await self._barge_in()
+        if finished:
+            start, self._caller_turn_start = self._caller_turn_start, None
+            self._transcript.turn(
+                TurnRecord(speaker=Speaker.CALLER, text=text.strip(), start_ms=start, end_ms=now)
+            )
+
+    def _store_agent_turn(self, result: AgentTurnResult) -> None:
+        self._transcript.turn(
+            TurnRecord(
+                speaker=Speaker.AGENT,
+                text=result.text,
+                heard_text=result.heard_text,
+                interrupted=result.interrupted,
+                start_ms=result.start_ms,
+                end_ms=max(result.end_ms, result.start_ms),
+            )
+        )
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self._socket.send_text(text)
+        except (OSError, RuntimeError, WebSocketDisconnect) as exc:
+            raise _CallerGone from exc

@@ -1,0 +1,70 @@
+"""Settings, read once from the environment and ``.env`` when the app is built."""
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/telephony.db"
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Environment names are the field names in capitals."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    public_url: str | None = None
+    """Origin Twilio reaches us at, e.g. ``https://voice.example.com``. Signatures are checked
+    against it (never against the request's own URL, which a proxy or tunnel rewrites)."""
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_validate_signatures: bool = True
+    """Turn off only for local experiments without a Twilio account."""
+
+    google_api_key: SecretStr | None = None
+    google_genai_use_vertexai: bool = False
+    google_cloud_project: str | None = None
+    google_cloud_location: str | None = None
+
+    agent_model: str | None = None
+    """Live model for every agent; unset, each agent uses the model it declares."""
+    default_agent: str = "receptionist"
+    database_url: str = DEFAULT_DATABASE_URL
+    api_token: SecretStr | None = None
+    """Bearer token for the transcript API. Without one the API refuses every request."""
+
+    stream_token_ttl_s: float = Field(default=60.0, gt=0)
+    stream_start_timeout_s: float = Field(default=5.0, gt=0)
+    max_message_bytes: int = Field(default=64 * 1024, gt=0)
+    """Media Streams messages above this size are dropped (Twilio's are ~400 bytes)."""
+    bad_message_limit: int = Field(default=50, gt=0)
+    """A stream that sends this many bad messages is closed."""
+    uplink_batch_ms: Annotated[int, Field(ge=20, le=200, multiple_of=20)] = 20
+    """Caller audio is sent to the model in batches of this many milliseconds."""
+
+    log_level: str = "INFO"
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.rstrip("/")
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("PUBLIC_URL must start with https:// (or http:// for local use)")
+        return value
+
+    @property
+    def offline(self) -> bool:
+        """True when no Gemini credentials are configured: calls go to the local emulator."""
+        has_vertex = self.google_genai_use_vertexai and bool(self.google_cloud_project)
+        return self.google_api_key is None and not has_vertex
+
+    @property
+    def stream_url(self) -> str:
+        """The media stream URL put in the TwiML, derived from the public URL."""
+        if self.public_url is None:
+            raise ValueError("PUBLIC_URL is not set")
+        scheme, rest = self.public_url.split("://", 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/twilio/media"

@@ -1,0 +1,1 @@
+"""Everything that speaks Twilio: Media Streams messages, signatures, webhooks, the stream."""

@@ -1,0 +1,150 @@
+"""The media stream endpoint: authenticate the stream, then hand it to a ``Call``.
+
+Order of checks (PROTOCOLS.md §3): the upgrade signature before the socket is accepted (a
+refusal is an HTTP 403); then ``connected`` and ``start`` within the start timeout; then the
+stream token, the CallSid it is bound to and the account. Only then is a model session opened.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, WebSocket
+
+from telephony.call import CLOSE_POLICY, Call, CallIdentity
+from telephony.errors import NotConfiguredError, ProtocolError, SecurityError
+from telephony.services import Services, services
+from telephony.transcript_writer import TranscriptWriter
+from telephony.transcripts import CallInfo
+from telephony.twilio.protocol import Connected, Start, parse_inbound
+from telephony.twilio.security import pseudonym
+from telephony.twilio.webhooks import parse_direction, stream_url
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/twilio")
+
+
+@dataclass(frozen=True, slots=True)
+class _Handshake:
+    start: Start
+    dropped: int
+
+
+@router.websocket("/media")
+async def media_stream(websocket: WebSocket) -> None:
+    app = services(websocket)
+    if app.signatures is not None:
+        url = stream_url(app, websocket)
+        if not app.signatures.upgrade_valid(url, websocket.headers.get("x-twilio-signature")):
+            logger.warning("refused a media stream: bad or missing Twilio signature")
+            await websocket.close(code=CLOSE_POLICY)  # before accept: an HTTP 403
+            return
+    await websocket.accept()
+    try:
+        async with asyncio.timeout(app.settings.stream_start_timeout_s):
+            handshake = await _await_start(websocket, app)
+        _authorise(handshake.start, app)
+    except TimeoutError:
+        logger.warning("closing a media stream: no start within the timeout")
+        await websocket.close(CLOSE_POLICY, "no start")
+        return
+    except (ProtocolError, SecurityError) as exc:
+        logger.warning("closing a media stream: %s", exc)
+        await websocket.close(CLOSE_POLICY, "refused")
+        return
+    await _run_call(websocket, app, handshake)
+
+
+async def _await_start(websocket: WebSocket, app: Services) -> _Handshake:
+    """Read until ``start``. Media before it is dropped and counted; other garbage too."""
+    dropped = 0
+    while True:
+        message = await websocket.receive()
+        text = message.get("text")
+        if text is None:
+            if message["type"] == "websocket.disconnect":
+                raise ProtocolError("the stream closed before start")
+            dropped += 1
+        elif len(text) > app.settings.max_message_bytes:
+            dropped += 1
+        else:
+            try:
+                event = parse_inbound(text)
+            except ProtocolError:
+                dropped += 1
+            else:
+                if isinstance(event, Start):
+                    return _Handshake(event, dropped)
+                if not isinstance(event, Connected):  # media before start, or worse
+                    dropped += 1
+        if dropped >= app.settings.bad_message_limit:
+            raise ProtocolError(f"{dropped} bad messages before start")
+
+
+def _authorise(start: Start, app: Services) -> None:
+    token = start.custom_parameters.get("token", "")
+    if not app.tokens.redeem(token, start.call_sid, start.account_sid):
+        raise SecurityError(f"call {start.call_sid}: missing, expired, reused or foreign token")
+    expected = app.settings.twilio_account_sid
+    if expected is not None and start.account_sid != expected:
+        raise SecurityError(f"call {start.call_sid}: stream from another account")
+
+
+async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) -> None:
+    start = handshake.start
+    parameters = start.custom_parameters
+    agent = parameters.get("agent") or app.settings.default_agent
+    try:
+        runner = app.runner(agent)
+    except NotConfiguredError:
+        logger.exception("call %s: cannot load agent", start.call_sid)
+        await websocket.close(CLOSE_POLICY, "no agent")
+        return
+    info = CallInfo(
+        call_sid=start.call_sid,
+        started_at=datetime.now(UTC),
+        stream_sid=start.stream_sid,
+        account_sid=start.account_sid,
+        from_number=parameters.get("from") or None,
+        to_number=parameters.get("to") or None,
+        agent=agent,
+        direction=parse_direction(parameters.get("direction")),
+    )
+    writer = TranscriptWriter(app.store, start.call_sid)
+    writer.start(info)
+    identity = CallIdentity(
+        call_sid=start.call_sid,
+        stream_sid=start.stream_sid,
+        user_id="caller-" + pseudonym(app.secret, info.from_number or start.call_sid),
+    )
+    settings = app.settings
+    call = Call(
+        identity,
+        websocket,
+        runner,
+        app.run_config,
+        writer,
+        max_message_bytes=settings.max_message_bytes,
+        bad_message_limit=settings.bad_message_limit,
+        uplink_batch_ms=settings.uplink_batch_ms,
+    )
+    if handshake.dropped:
+        call.stats.bad_messages["before start"] = handshake.dropped
+    app.calls[start.call_sid] = call
+    logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(writer.run())
+            reason = await call.run()
+    finally:
+        del app.calls[start.call_sid]
+    logger.info(
+        "call %s: ended (%s); %d frames in, %d media out, %d bad messages",
+        start.call_sid,
+        reason,
+        call.stats.frames_in,
+        call.stats.media_out,
+        call.stats.bad_total,
+    )
