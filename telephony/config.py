@@ -11,7 +11,9 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/telephony.db"
 class Settings(BaseSettings):
     """Everything the server can be told. Environment names are the field names in capitals."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True
+    )
 
     public_url: str | None = None
     """Origin Twilio reaches us at, e.g. ``https://voice.example.com``. Signatures are checked
@@ -60,11 +62,3 @@ class Settings(BaseSettings):
         """True when no Gemini credentials are configured: calls go to the local emulator."""
         has_vertex = self.google_genai_use_vertexai and bool(self.google_cloud_project)
         return self.google_api_key is None and not has_vertex
-
-    @property
-    def stream_url(self) -> str:
-        """The media stream URL put in the TwiML, derived from the public URL."""
-        if self.public_url is None:
-            raise ValueError("PUBLIC_URL is not set")
-        scheme, rest = self.public_url.split("://", 1)
-        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/twilio/media"
