@@ -1,1 +1,51 @@
 """Shared fixtures."""
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from telephony.transcripts import TranscriptStore, create_engine
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file, then the PostgreSQL at ``TEST_DATABASE_URL``.
+
+    The PostgreSQL variant wipes that database's ``public`` schema before each test, so point
+    ``TEST_DATABASE_URL`` at a database kept for tests (``.ci/postgres`` prints one) and run one
+    test session against it at a time. Without the variable the variant is skipped, unless
+    ``REQUIRE_POSTGRES=1`` (as in CI), which makes that a failure.
+    """
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'telephony.db'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        reason = "TEST_DATABASE_URL is not set (.ci/postgres starts a server and prints one)"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+    return url
+
+
+@pytest.fixture
+async def transcript_store(database_url: str) -> AsyncIterator[TranscriptStore]:
+    """A `TranscriptStore` with its tables created, on each database of `database_url`."""
+    store = TranscriptStore.from_url(database_url)
+    await store.create_schema()
+    yield store
+    await store.close()

@@ -1,0 +1,56 @@
+"""The database engine: SQLite by default, PostgreSQL (``postgresql+asyncpg://``) to scale.
+
+One engine can serve both the transcript store and ADK's ``DatabaseSessionService(db_engine=...)``.
+"""
+
+import logging
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite writer waits for another one to commit before giving up."""
+
+
+def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
+    """An async engine for ``url`` with the settings the store relies on.
+
+    SQL parameters are kept out of logs and error messages (they hold phone numbers and what was
+    said). SQLite connections get WAL (readers do not block the writer), a busy timeout (writers
+    queue instead of failing) and enforced foreign keys; PostgreSQL connections are checked before
+    use, so a restarted server costs no failed write. ``options`` go to `create_async_engine` and
+    win over these defaults.
+
+    aiosqlite logs every statement with its parameters at DEBUG: unless the application has set
+    a level for the ``aiosqlite`` logger, it is set to INFO here.
+
+    An in-memory SQLite URL gets one shared connection: fine for a test, but concurrent
+    transactions are not isolated from each other there; use a file.
+    """
+    url = make_url(url)
+    settings: dict[str, Any] = {"hide_parameters": True}
+    if url.get_backend_name() != "sqlite":
+        settings["pool_pre_ping"] = True
+    settings.update(options)
+    engine = create_async_engine(url, **settings)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        driver_logger = logging.getLogger("aiosqlite")
+        if driver_logger.level == logging.NOTSET:
+            driver_logger.setLevel(logging.INFO)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # With WAL a process crash still loses no commit; a power cut may lose the last few.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()

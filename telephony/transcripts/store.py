@@ -1,0 +1,253 @@
+"""The transcript store: every write is one short transaction, made when its event happens.
+
+Status callbacks and the media stream may reach a call in any order, and concurrently: both
+write with an upsert on ``call_sid``, so whichever comes first creates the row and neither
+overwrites what only the other one knows.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from telephony.errors import StorageError
+from telephony.transcripts.engine import create_engine
+from telephony.transcripts.tables import Base, CallRow, TurnRow
+from telephony.transcripts.values import (
+    Call,
+    CallDirection,
+    CallInfo,
+    CallStatus,
+    EndReason,
+    Transcript,
+    Turn,
+    TurnRecord,
+)
+
+logger = logging.getLogger(__name__)
+
+_SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
+# asyncpg lets socket errors (connection refused, timeouts) through SQLAlchemy unwrapped.
+_DATABASE_ERRORS = (SQLAlchemyError, OSError)
+
+_SCHEMA_LOCK = 0x7E1E_CA11
+"""PostgreSQL advisory lock key held while creating tables, so that workers starting together
+do not race each other."""
+
+_STATUS_RANK = {
+    CallStatus.QUEUED: 0,
+    CallStatus.INITIATED: 1,
+    CallStatus.RINGING: 2,
+    CallStatus.IN_PROGRESS: 3,
+} | {status: 4 for status in CallStatus if status.is_final}
+"""How far along a call each status is; breaks ties between callbacks with the same timestamp."""
+
+
+class TranscriptStore:
+    """Calls and their turns, on SQLite or PostgreSQL.
+
+    Every method raises `StorageError` when the database fails (the library error is its
+    ``__cause__``) or when it names a call the store does not have.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, owns_engine: bool = False) -> None:
+        """Use ``engine`` (see `create_engine`); `close` disposes of it only if ``owns_engine``."""
+        if engine.dialect.name not in _SUPPORTED_DIALECTS:
+            raise ValueError(f"unsupported database {engine.dialect.name!r}")
+        self._engine = engine
+        self._owns_engine = owns_engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str | URL, **engine_options: Any) -> Self:
+        """A store with an engine of its own, disposed of by `close`."""
+        return cls(create_engine(url, **engine_options), owns_engine=True)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def create_schema(self) -> None:
+        """Create the tables that do not exist yet; existing tables are left as they are."""
+        try:
+            async with self._engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+                await connection.run_sync(Base.metadata.create_all)
+        except _DATABASE_ERRORS as exc:
+            raise StorageError("could not create the transcript tables") from exc
+        logger.debug("transcript tables ready")
+
+    async def start_call(self, info: CallInfo) -> None:
+        """Record that the media stream of a call started; calling it again changes nothing.
+
+        A row made earlier by a status callback keeps its status; the stream's values win over
+        the callback's for the other fields, except that the first ``started_at`` stays.
+        """
+        insert = self._insert()
+        stmt = insert.values(**info.model_dump())
+        new = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CallRow.call_sid],
+            set_={
+                CallRow.stream_sid: func.coalesce(new.stream_sid, CallRow.stream_sid),
+                CallRow.account_sid: func.coalesce(new.account_sid, CallRow.account_sid),
+                CallRow.from_number: func.coalesce(new.from_number, CallRow.from_number),
+                CallRow.to_number: func.coalesce(new.to_number, CallRow.to_number),
+                CallRow.agent: func.coalesce(new.agent, CallRow.agent),
+                CallRow.direction: func.coalesce(new.direction, CallRow.direction),
+                CallRow.started_at: func.coalesce(CallRow.started_at, new.started_at),
+            },
+        )
+        async with self._transaction(f"start call {info.call_sid}") as session:
+            await session.execute(stmt)
+        logger.debug("call %s: stream started", info.call_sid)
+
+    async def record_status(
+        self,
+        call_sid: str,
+        status: CallStatus,
+        at: datetime,
+        *,
+        account_sid: str | None = None,
+        from_number: str | None = None,
+        to_number: str | None = None,
+        direction: CallDirection | None = None,
+    ) -> None:
+        """Record a Twilio status callback, creating the call if it is new.
+
+        Callbacks can arrive late or out of order: a status older than the stored one (by ``at``,
+        then by how far along the call it is) is ignored. The other fields only fill gaps; what
+        the stream recorded stays.
+        """
+        _require_aware(at)
+        stmt = self._insert().values(
+            call_sid=call_sid,
+            status=status,
+            status_at=at,
+            account_sid=account_sid,
+            from_number=from_number,
+            to_number=to_number,
+            direction=direction,
+        )
+        new = stmt.excluded
+        stored_rank = case(_STATUS_RANK, value=CallRow.status, else_=-1)
+        newer: ColumnElement[bool] = or_(
+            CallRow.status_at.is_(None),
+            new.status_at > CallRow.status_at,
+            and_(new.status_at == CallRow.status_at, stored_rank <= _STATUS_RANK[status]),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[CallRow.call_sid],
+            set_={
+                CallRow.status: case((newer, new.status), else_=CallRow.status),
+                CallRow.status_at: case((newer, new.status_at), else_=CallRow.status_at),
+                CallRow.account_sid: func.coalesce(CallRow.account_sid, new.account_sid),
+                CallRow.from_number: func.coalesce(CallRow.from_number, new.from_number),
+                CallRow.to_number: func.coalesce(CallRow.to_number, new.to_number),
+                CallRow.direction: func.coalesce(CallRow.direction, new.direction),
+            },
+        )
+        async with self._transaction(f"record status of call {call_sid}") as session:
+            await session.execute(stmt)
+        logger.debug("call %s: status %s", call_sid, status)
+
+    async def add_turn(self, call_sid: str, turn: TurnRecord) -> int:
+        """Store a finished turn and return its ``seq``: 1 for the first turn of the call, then 2...
+
+        Numbers come from a counter on the call row, bumped in the same transaction, so writers
+        of one call queue on that row and never get the same number.
+        """
+        async with self._transaction(f"add a turn to call {call_sid}") as session:
+            bumped = await session.execute(
+                update(CallRow)
+                .where(CallRow.call_sid == call_sid)
+                .values(turn_count=CallRow.turn_count + 1)
+                .returning(CallRow.id, CallRow.turn_count)
+                .execution_options(synchronize_session=False)
+            )
+            row = bumped.one_or_none()
+            if row is None:
+                raise StorageError(f"no call {call_sid} to add a turn to")
+            call_id, seq = row
+            session.add(TurnRow(call_id=call_id, seq=seq, **turn.model_dump()))
+        logger.debug("call %s: turn %d stored (%s)", call_sid, seq, turn.speaker)
+        return seq
+
+    async def end_call(self, call_sid: str, reason: EndReason, ended_at: datetime) -> bool:
+        """Record how a call ended. The first end counts: returns False if the call had ended."""
+        _require_aware(ended_at)
+        async with self._transaction(f"end call {call_sid}") as session:
+            ended = await session.execute(
+                update(CallRow)
+                .where(CallRow.call_sid == call_sid, CallRow.ended_at.is_(None))
+                .values(ended_at=ended_at, end_reason=reason)
+                .returning(CallRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            if ended.first() is not None:
+                logger.debug("call %s: ended (%s)", call_sid, reason)
+                return True
+            known = await session.scalar(select(CallRow.id).where(CallRow.call_sid == call_sid))
+        if known is None:
+            raise StorageError(f"no call {call_sid} to end")
+        logger.debug("call %s: had already ended, %s not recorded", call_sid, reason)
+        return False
+
+    async def transcript(self, call_sid: str) -> Transcript | None:
+        """The call and its turns in ``seq`` order, or None if the store has no such call."""
+        query = (
+            select(CallRow).where(CallRow.call_sid == call_sid).options(selectinload(CallRow.turns))
+        )
+        async with self._transaction(f"read the transcript of call {call_sid}") as session:
+            row = await session.scalar(query)
+            if row is None:
+                return None
+            return Transcript(
+                call=Call.model_validate(row),
+                turns=tuple(Turn.model_validate(turn) for turn in row.turns),
+            )
+
+    async def close(self) -> None:
+        """Dispose of the engine if this store created it."""
+        if self._owns_engine:
+            await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _insert(self) -> sqlite.Insert | postgresql.Insert:
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(CallRow)
+        return sqlite.insert(CallRow)
+
+    @asynccontextmanager
+    async def _transaction(self, action: str) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self._sessions.begin() as session:
+                yield session
+        except _DATABASE_ERRORS as exc:
+            raise StorageError(f"could not {action}") from exc
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("timestamps must be timezone-aware")

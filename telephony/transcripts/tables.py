@@ -1,0 +1,131 @@
+"""The transcript tables: ``calls`` and ``call_turns``.
+
+They live in the same database as google-adk's session tables (``sessions``, ``events``,
+``app_states``, ``user_states``, ``adk_internal_metadata``), so they have their own `MetaData`
+and names of their own; constraint and index names all start with the table name.
+"""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from telephony.transcripts.values import CallDirection, CallStatus, EndReason, Speaker
+
+_ENUM_LENGTH = 32
+"""Enums are stored as plain strings of this length, so adding a member needs no migration."""
+
+# BIGINT keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-numbered rowid.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp that always comes back in UTC.
+
+    SQLite has no time zones: values are stored as naive UTC text, which still sorts and compares
+    correctly, and are marked as UTC again on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _string_enum(enum: type[StrEnum]) -> Enum:
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=_ENUM_LENGTH,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class CallRow(Base):
+    """One phone call, created by whichever comes first: a status callback or the stream."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    stream_sid: Mapped[str | None] = mapped_column(String(64))
+    account_sid: Mapped[str | None] = mapped_column(String(64))
+    from_number: Mapped[str | None] = mapped_column(Text)
+    to_number: Mapped[str | None] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(128))
+    direction: Mapped[CallDirection | None] = mapped_column(_string_enum(CallDirection))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[EndReason | None] = mapped_column(_string_enum(EndReason))
+    status: Mapped[CallStatus | None] = mapped_column(_string_enum(CallStatus))
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last turn number handed out; bumping it locks the row, which orders concurrent writers.
+    turn_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    turns: Mapped[list["TurnRow"]] = relationship(
+        back_populates="call", order_by="TurnRow.seq", lazy="raise", passive_deletes=True
+    )
+
+
+class TurnRow(Base):
+    """One finished utterance of a call."""
+
+    __tablename__ = "call_turns"
+    __table_args__ = (UniqueConstraint("call_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey(CallRow.id, ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[Speaker] = mapped_column(_string_enum(Speaker))
+    text: Mapped[str] = mapped_column(Text)
+    heard_text: Mapped[str | None] = mapped_column(Text)
+    interrupted: Mapped[bool]
+    start_ms: Mapped[int] = mapped_column(Integer)
+    end_ms: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)
+
+    call: Mapped[CallRow] = relationship(back_populates="turns", lazy="raise")
