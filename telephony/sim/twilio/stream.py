@@ -1,0 +1,315 @@
+"""Twilio's end of one bidirectional media stream, over a real WebSocket.
+
+Opens the stream URL with a signed upgrade, sends ``connected`` and ``start``, then 20 ms media
+frames on an absolute schedule (slot k is due at ``start + k * 20 ms``; a late slot is sent at
+once rather than shifting the ones after it). Outbound messages go through the strict protocol
+check into the playback buffer; due marks are echoed as the buffer plays. Three tasks in one task
+group: frames out, messages in, playback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from telephony.sim.twilio import protocol
+from telephony.sim.twilio.caller import Caller, Tick
+from telephony.sim.twilio.clock import AsyncClock
+from telephony.sim.twilio.inbound import Inbound
+from telephony.sim.twilio.playout import Playout
+from telephony.sim.twilio.protocol import FRAME_MS
+from telephony.sim.twilio.result import EndReason
+from telephony.sim.twilio.signing import twilio_signature
+from telephony.sim.twilio.timeline import EventKind, Timeline
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "Twilio.TmeWs/1.0"
+FRAME_S = FRAME_MS / 1000
+
+
+@dataclass(frozen=True)
+class StreamSetup:
+    url: str
+    """The ``<Stream url>`` exactly as written in the TwiML: the upgrade is signed over it."""
+    connect_url: str
+    """Where to connect (the same URL, or the actual server behind the public one)."""
+    auth_token: str
+    account_sid: str
+    call_sid: str
+    stream_sid: str
+    custom_parameters: dict[str, str] = field(default_factory=dict)
+    connect_timeout_s: float = 10.0
+    max_duration_s: float = 300.0
+    ssl_context: ssl.SSLContext | None = None
+
+
+@dataclass(frozen=True)
+class StreamOutcome:
+    end_reason: EndReason
+    close_code: int | None = None
+    close_reason: str | None = None
+    rejected_status: int | None = None
+    error: str | None = None
+
+
+class MediaStream:
+    """One media stream session; :meth:`run` returns when the stream has ended."""
+
+    def __init__(
+        self,
+        setup: StreamSetup,
+        caller: Caller,
+        timeline: Timeline,
+        clock: AsyncClock,
+        *,
+        on_start: Callable[[], None] | None = None,
+    ) -> None:
+        self.setup = setup
+        self._on_start = on_start
+        self._caller = caller
+        self._timeline = timeline
+        self._clock = clock
+        self.inbound: Inbound | None = None
+        self.said = bytearray()
+        self._ws: ClientConnection | None = None
+        self._send_lock = asyncio.Lock()
+        self._sequence = 1
+        self._wake = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._end_reason: EndReason | None = None
+
+    def request_end(self, reason: EndReason) -> None:
+        """End the stream from Twilio's side (a hang-up or a REST update): ``stop``, then close."""
+        if self._end_reason is None:
+            self._timeline.add(self._clock.now(), EventKind.END_REQUESTED, reason=str(reason))
+        self._finish(reason)
+
+    def _finish(self, reason: EndReason) -> None:
+        if self._end_reason is None:
+            self._end_reason = reason
+        self._ended.set()
+
+    async def run(self) -> StreamOutcome:
+        setup = self.setup
+        signature = twilio_signature(setup.auth_token, setup.url, {})
+        options: dict[str, Any] = {}
+        if setup.ssl_context is not None and setup.connect_url.startswith("wss://"):
+            options["ssl"] = setup.ssl_context
+        try:
+            ws = await connect(
+                setup.connect_url,
+                additional_headers={"X-Twilio-Signature": signature},
+                user_agent_header=USER_AGENT,
+                open_timeout=setup.connect_timeout_s,
+                ping_interval=None,
+                compression=None,
+                proxy=None,
+                **options,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            self._timeline.add(self._clock.now(), EventKind.STREAM_REJECTED, status=status)
+            logger.warning("stream upgrade refused with HTTP %d for %s", status, setup.call_sid)
+            return StreamOutcome(EndReason.STREAM_REJECTED, rejected_status=status, error=str(exc))
+        except (WebSocketException, OSError, TimeoutError) as exc:
+            self._timeline.add(self._clock.now(), EventKind.STREAM_REJECTED, error=repr(exc))
+            logger.warning("stream connection failed for %s: %r", setup.call_sid, exc)
+            return StreamOutcome(EndReason.STREAM_FAILED, error=repr(exc))
+        self._ws = ws
+        self._timeline.add(self._clock.now(), EventKind.STREAM_CONNECTED)
+        try:
+            return await self._converse(ws)
+        finally:
+            await ws.close()
+
+    async def _converse(self, ws: ClientConnection) -> StreamOutcome:
+        setup = self.setup
+        try:
+            await ws.send(protocol.connected_message())
+            await self._send(
+                lambda seq: protocol.start_message(
+                    sequence_number=seq,
+                    stream_sid=setup.stream_sid,
+                    account_sid=setup.account_sid,
+                    call_sid=setup.call_sid,
+                    custom_parameters=dict(setup.custom_parameters),
+                )
+            )
+        except ConnectionClosed:
+            return self._outcome(ws, EndReason.SERVER_CLOSED)
+        t0 = self._clock.now()
+        self._timeline.add(t0, EventKind.START_SENT, stream_sid=setup.stream_sid)
+        logger.info("media stream started for %s", setup.call_sid)
+        playout = Playout(self._clock, origin=t0)
+        self.inbound = inbound = Inbound(
+            stream_sid=setup.stream_sid,
+            call_sid=setup.call_sid,
+            playout=playout,
+            timeline=self._timeline,
+            clock=self._clock,
+        )
+        if self._on_start is not None:
+            self._on_start()
+        if self._end_reason is None:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._send_frames(t0, playout)),
+                    group.create_task(self._receive(ws, inbound)),
+                    group.create_task(self._play(inbound)),
+                ]
+                await self._ended.wait()
+                for task in tasks:
+                    task.cancel()
+        inbound.record(playout.finish())
+        reason = self._end_reason or EndReason.SERVER_CLOSED
+        if reason.sends_stop:
+            try:
+                await self._send(
+                    lambda seq: protocol.stop_message(
+                        sequence_number=seq,
+                        stream_sid=setup.stream_sid,
+                        account_sid=setup.account_sid,
+                        call_sid=setup.call_sid,
+                    )
+                )
+                self._timeline.add(self._clock.now(), EventKind.STOP_SENT, reason=str(reason))
+            except ConnectionClosed:
+                logger.info("stream of %s closed before stop could be sent", setup.call_sid)
+            await ws.close()
+        return self._outcome(ws, reason)
+
+    def _outcome(self, ws: ClientConnection, reason: EndReason) -> StreamOutcome:
+        self._timeline.add(
+            self._clock.now(),
+            EventKind.SOCKET_CLOSED,
+            code=ws.close_code,
+            reason=ws.close_reason,
+        )
+        logger.info("media stream of %s ended: %s", self.setup.call_sid, reason)
+        return StreamOutcome(reason, ws.close_code, ws.close_reason)
+
+    async def _send(self, build: Callable[[int], str]) -> int:
+        """Send one message numbered with the stream's next sequence number; return the number."""
+        if self._ws is None:
+            raise RuntimeError("the stream is not connected")
+        async with self._send_lock:
+            sequence = self._sequence
+            self._sequence += 1
+            await self._ws.send(build(sequence))
+            return sequence
+
+    # --- frames out
+
+    async def _send_frames(self, t0: float, playout: Playout) -> None:
+        setup = self.setup
+        last_slot = round(setup.max_duration_s / FRAME_S)
+        slot = 0
+        try:
+            while True:
+                due = t0 + slot * FRAME_S
+                await self._clock.sleep_until(due)
+                if slot >= last_slot:
+                    self.request_end(EndReason.TIMEOUT)
+                    return
+                tick = self._caller.tick(due, playout.state())
+                self._record_steps(due, tick)
+                for digit in tick.dtmf:
+                    await self._send(
+                        functools.partial(_dtmf_message, stream_sid=setup.stream_sid, digit=digit)
+                    )
+                    self._timeline.add(self._clock.now(), EventKind.DTMF_SENT, digit=digit)
+                if tick.hang_up:
+                    self.request_end(EndReason.CALLER_HANGUP)
+                    return
+                await self._send_frame(slot, due, tick)
+                slot += 1
+        except ConnectionClosed:
+            self._finish(EndReason.SERVER_CLOSED)
+
+    async def _send_frame(self, slot: int, due: float, tick: Tick) -> None:
+        setup = self.setup
+        sequence = await self._send(
+            lambda seq: protocol.media_message(
+                sequence_number=seq,
+                stream_sid=setup.stream_sid,
+                chunk=slot + 1,
+                timestamp_ms=slot * FRAME_MS,
+                payload=tick.frame,
+            )
+        )
+        sent = self._clock.now()
+        self.said.extend(tick.frame)
+        late_ms = max(0.0, (sent - due) * 1000)
+        self._timeline.add(
+            sent,
+            EventKind.FRAME_SENT,
+            chunk=slot + 1,
+            sequence=sequence,
+            speaking=tick.speaking,
+            late_ms=round(late_ms, 3),
+        )
+        if tick.speech_started:
+            self._timeline.add(sent, EventKind.SPEECH_STARTED, chunk=slot + 1)
+        if tick.speech_ended:
+            self._timeline.add(sent, EventKind.SPEECH_ENDED, chunk=slot + 1)
+
+    def _record_steps(self, t: float, tick: Tick) -> None:
+        for record in tick.steps_started:
+            self._timeline.add(
+                t, EventKind.STEP_STARTED, index=record.index, step=type(record.step).__name__
+            )
+        for record in tick.steps_finished:
+            self._timeline.add(
+                t,
+                EventKind.STEP_FINISHED,
+                index=record.index,
+                step=type(record.step).__name__,
+                outcome=record.outcome,
+            )
+
+    # --- messages in, playback
+
+    async def _receive(self, ws: ClientConnection, inbound: Inbound) -> None:
+        try:
+            async for frame in ws:
+                inbound.handle(frame)
+                self._wake.set()
+        except ConnectionClosed:
+            pass
+        self._finish(EndReason.SERVER_CLOSED)
+
+    async def _play(self, inbound: Inbound) -> None:
+        """Echo marks as they fall due; woken early whenever the server sends something."""
+        stream_sid = self.setup.stream_sid
+        try:
+            while True:
+                self._wake.clear()
+                for mark in inbound.record(inbound.playout.advance()):
+                    await self._send(
+                        functools.partial(_mark_message, stream_sid=stream_sid, name=mark.name)
+                    )
+                    inbound.echoed(mark)
+                deadline = inbound.playout.next_deadline()
+                timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        except ConnectionClosed:
+            self._finish(EndReason.SERVER_CLOSED)
+
+
+def _mark_message(sequence: int, *, stream_sid: str, name: str) -> str:
+    return protocol.mark_message(sequence_number=sequence, stream_sid=stream_sid, name=name)
+
+
+def _dtmf_message(sequence: int, *, stream_sid: str, digit: str) -> str:
+    return protocol.dtmf_message(sequence_number=sequence, stream_sid=stream_sid, digit=digit)

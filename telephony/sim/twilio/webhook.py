@@ -1,0 +1,66 @@
+"""Signed HTTP requests from Twilio to the application: voice webhooks and status callbacks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+
+from telephony.sim.twilio.endpoints import Endpoints
+from telephony.sim.twilio.signing import SIGNATURE_HEADER, twilio_signature
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "TwilioProxy/1.1"
+
+
+@dataclass(frozen=True)
+class WebhookExchange:
+    """One signed POST and its answer."""
+
+    url: str
+    """The public URL, as signed."""
+    sent_to: str
+    """Where the request actually went."""
+    params: dict[str, str]
+    signature: str
+    status: int | None
+    """The HTTP status, or None when no answer came (``error`` says why)."""
+    content_type: str = ""
+    body: str = ""
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+async def post_signed(
+    client: httpx.AsyncClient,
+    endpoints: Endpoints,
+    *,
+    url: str,
+    auth_token: str,
+    params: dict[str, str],
+    timeout_s: float,
+) -> WebhookExchange:
+    """POST ``params`` to public ``url`` (delivered to the actual server), signed like Twilio."""
+    signature = twilio_signature(auth_token, url, params)
+    target = endpoints.actual(url)
+    headers = {SIGNATURE_HEADER: signature, "User-Agent": USER_AGENT, "Accept": "*/*"}
+    try:
+        response = await client.post(target, data=params, headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        logger.warning("webhook request failed: %s", type(exc).__name__)
+        return WebhookExchange(url, target, params, signature, None, error=repr(exc))
+    logger.debug("webhook answered with HTTP %d", response.status_code)
+    return WebhookExchange(
+        url,
+        target,
+        params,
+        signature,
+        response.status_code,
+        response.headers.get("content-type", ""),
+        response.text,
+    )
