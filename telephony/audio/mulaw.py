@@ -51,4 +51,5 @@ def pcm16_to_ulaw(data: bytes) -> bytes:
     """Encode 16-bit little-endian PCM to mu-law; the length must be even."""
     if len(data) % 2:
         raise ValueError(f"PCM16 data must have an even length, got {len(data)} bytes")
-    return encode_table()[np.frombuffer(data, dtype="<u2")].tobytes()
+    encoded: bytes = encode_table()[np.frombuffer(data, dtype="<u2")].tobytes()
+    return encoded

@@ -1,0 +1,108 @@
+"""The two per-call audio converters between Twilio and the model.
+
+- ``MulawToPcm16k``: Twilio -> model, 8 kHz mu-law to 16 kHz PCM16 little-endian.
+- ``Pcm24kToMulaw``: model -> Twilio, 24 kHz PCM16 little-endian to 8 kHz mu-law.
+
+Each keeps its filter state between calls, so audio converted in chunks of any size is
+identical, byte for byte, to the same audio converted in one piece. Use one instance per call
+and direction; ``flush`` at the end of a stream returns the filter's tail and starts afresh, and
+``reset`` drops the state without output (for example when playback is cut off).
+"""
+
+import numpy as np
+
+from telephony.audio.filters import DEFAULT_PHASE, FilterDesign, Phase
+from telephony.audio.formats import MODEL_INPUT_RATE, MODEL_OUTPUT_RATE, TWILIO_RATE
+from telephony.audio.resample import Resampler
+from telephony.audio.tables import pcm16_encoder, ulaw_decoder, ulaw_encoder
+
+
+class MulawToPcm16k:
+    """Twilio -> model: 8 kHz mu-law in, 16 kHz PCM16 LE out (two samples per input byte)."""
+
+    def __init__(self, *, phase: Phase = DEFAULT_PHASE) -> None:
+        self._resampler = Resampler(MODEL_INPUT_RATE // TWILIO_RATE, 1, phase=phase)
+        self._decoder = ulaw_decoder()
+        self._encoder = pcm16_encoder()
+
+    @property
+    def design(self) -> FilterDesign:
+        """The interpolation filter in use."""
+        return self._resampler.design
+
+    def convert(self, ulaw_8k: bytes) -> bytes:
+        """Return the 16 kHz PCM16 that ``ulaw_8k`` completes (any length, even empty)."""
+        codes = np.frombuffer(ulaw_8k, dtype=np.uint8)
+        return self._resampler.push(codes, self._encoder, self._decoder).tobytes()
+
+    def flush(self) -> bytes:
+        """End the stream: return the audio still inside the filter, then start afresh."""
+        return self._resampler.drain(self._encoder).tobytes()
+
+    def reset(self) -> None:
+        """Drop the stream's state without output."""
+        self._resampler.reset()
+
+
+class Pcm24kToMulaw:
+    """Model -> Twilio: 24 kHz PCM16 LE in, 8 kHz mu-law out (one byte per three samples).
+
+    Input of any byte length is accepted: an odd trailing byte is kept and completed by the
+    next call. ``convert_pcm`` is the same stream stopped before mu-law encoding (16-bit 8 kHz
+    PCM), for measuring the resampler on its own; calls to both may be mixed.
+    """
+
+    def __init__(self, *, phase: Phase = DEFAULT_PHASE) -> None:
+        self._resampler = Resampler(1, MODEL_OUTPUT_RATE // TWILIO_RATE, phase=phase)
+        self._ulaw = ulaw_encoder()
+        self._pcm16 = pcm16_encoder()
+        self._odd_byte = b""
+
+    @property
+    def design(self) -> FilterDesign:
+        """The anti-alias filter in use."""
+        return self._resampler.design
+
+    def convert(self, pcm_24k: bytes) -> bytes:
+        """Return the 8 kHz mu-law that ``pcm_24k`` completes."""
+        return self._resampler.push(self._samples(pcm_24k), self._ulaw).tobytes()
+
+    def convert_pcm(self, pcm_24k: bytes) -> bytes:
+        """Like ``convert``, but return 16-bit little-endian PCM instead of mu-law."""
+        return self._resampler.push(self._samples(pcm_24k), self._pcm16).tobytes()
+
+    def flush(self) -> bytes:
+        """End the stream: return the mu-law still owed, then start afresh.
+
+        A lone trailing byte (half a sample) cannot be converted and is discarded here.
+        """
+        self._odd_byte = b""
+        return self._resampler.drain(self._ulaw).tobytes()
+
+    def flush_pcm(self) -> bytes:
+        """Like ``flush``, but return 16-bit little-endian PCM instead of mu-law."""
+        self._odd_byte = b""
+        return self._resampler.drain(self._pcm16).tobytes()
+
+    def reset(self) -> None:
+        """Drop the stream's state (and any half sample) without output."""
+        self._odd_byte = b""
+        self._resampler.reset()
+
+    def _samples(self, data: bytes) -> np.ndarray[tuple[int], np.dtype[np.int16]]:
+        if self._odd_byte or len(data) % 2:
+            data = self._odd_byte + bytes(data)
+            cut = len(data) - len(data) % 2
+            self._odd_byte = data[cut:]
+            data = data[:cut]
+        return np.frombuffer(data, dtype="<i2")
+
+
+def warm_up(*, phase: Phase = DEFAULT_PHASE) -> None:
+    """Design and cache both directions' filters now, so the first call does not wait for it.
+
+    The design takes on the order of 0.1 s of CPU, once per process; an application can call
+    this during startup.
+    """
+    MulawToPcm16k(phase=phase)
+    Pcm24kToMulaw(phase=phase)
