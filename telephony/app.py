@@ -16,7 +16,7 @@ from google.adk.models import BaseLlm
 from google.adk.sessions import DatabaseSessionService
 from sqlalchemy.engine import make_url
 
-from telephony import api
+from telephony import api, audio
 from telephony.agents import gemini_model, live_run_config, load_agent
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
@@ -57,8 +57,9 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     stack.push_async_callback(engine.dispose)
     store = TranscriptStore(engine)
     await store.create_schema()
-    live_model = await _live_model(settings, stack)
+    live_model, emulator = await _live_model(settings, stack)
     load_agent(settings.default_agent)  # fail at start, not on the first call
+    audio.warm_up()  # design the resampling filters now, not during the first call
     return Services(
         settings=settings,
         signatures=signatures,
@@ -68,6 +69,7 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         session_service=DatabaseSessionService(db_engine=engine),
         run_config=live_run_config(),
         live_model=live_model,
+        emulator=emulator,
     )
 
 
@@ -89,7 +91,7 @@ def _signature_checker(settings: Settings) -> SignatureChecker | None:
 
 async def _live_model(
     settings: Settings, stack: contextlib.AsyncExitStack
-) -> Callable[[str], BaseLlm]:
+) -> tuple[Callable[[str], BaseLlm], LiveEmulator | None]:
     """How agents reach the Live API: Gemini with our credentials, or the local emulator."""
     override = settings.agent_model
     if settings.offline:
@@ -99,14 +101,18 @@ async def _live_model(
             "calls are answered by the local Live API emulator at %s",
             emulator.base_url,
         )
-        return lambda declared: emulator.adk_model(override or declared)
+        return (lambda declared: emulator.adk_model(override or declared)), emulator
     key = settings.google_api_key
-    return lambda declared: gemini_model(
-        override or declared,
-        api_key=key.get_secret_value() if key is not None else None,
-        vertex_project=settings.google_cloud_project,
-        vertex_location=settings.google_cloud_location,
-    )
+
+    def gemini(declared: str) -> BaseLlm:
+        return gemini_model(
+            override or declared,
+            api_key=key.get_secret_value() if key is not None else None,
+            vertex_project=settings.google_cloud_project,
+            vertex_location=settings.google_cloud_location,
+        )
+
+    return gemini, None
 
 
 def _ensure_sqlite_directory(database_url: str) -> None:

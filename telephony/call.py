@@ -119,6 +119,7 @@ class Call:
         self._batch = bytearray()
         self._playback = Playback()
         self._caller_turn_start: int | None = None
+        self._caller_turn_end: int | None = None
         self._socket_closed = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -318,11 +319,16 @@ class Call:
                 # The caller started talking while the tail of a reply the model has already
                 # finished is still playing; the model will not send `interrupted` for it.
                 await self._barge_in()
-        if finished:
-            start, self._caller_turn_start = self._caller_turn_start, None
-            self._transcript.turn(
-                TurnRecord(speaker=Speaker.CALLER, text=text.strip(), start_ms=start, end_ms=now)
-            )
+        if not finished:
+            self._caller_turn_end = now
+            return
+        # ADK may deliver the finished text only at the end of the agent's reply: the turn
+        # ended with its last fragment, not then.
+        start, self._caller_turn_start = self._caller_turn_start, None
+        end, self._caller_turn_end = self._caller_turn_end or now, None
+        self._transcript.turn(
+            TurnRecord(speaker=Speaker.CALLER, text=text.strip(), start_ms=start, end_ms=end)
+        )
 
     def _store_agent_turn(self, result: AgentTurnResult) -> None:
         self._transcript.turn(

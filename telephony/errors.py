@@ -1,11 +1,11 @@
 """The project's exceptions, translated from library errors at the edge.
 
-    TelephonyError
-     ├── ProtocolError            a peer broke the wire protocol (bad Twilio frame, ...)
-     ├── SecurityError            a signature, token or account check failed
-     ├── ModelUnavailableError    the Live model could not be reached or dropped (``retryable``)
-     ├── StorageError             the transcript store failed
-     └── NotConfiguredError       a feature needs settings that are missing
+TelephonyError
+ ├── ProtocolError            a peer broke the wire protocol (bad Twilio frame, ...)
+ ├── SecurityError            a signature, token or account check failed
+ ├── ModelUnavailableError    the Live model could not be reached or dropped (``retryable``)
+ ├── StorageError             the transcript store failed
+ └── NotConfiguredError       a feature needs settings that are missing
 """
 
 

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from telephony.agents import load_agent
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.sim.gemini_live import LiveEmulator
 from telephony.transcripts import TranscriptStore
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
@@ -29,6 +30,8 @@ class Services:
     run_config: RunConfig
     live_model: Callable[[str], BaseLlm]
     """Turns the model name an agent declares into the live model it runs on."""
+    emulator: LiveEmulator | None = None
+    """The local Live API emulator, when running offline."""
     calls: dict[str, Call] = field(default_factory=dict)
     """Calls in progress in this process, by CallSid."""
     _runners: dict[str, Runner] = field(default_factory=dict)
@@ -38,7 +41,12 @@ class Services:
         runner = self._runners.get(agent_name)
         if runner is None:
             agent = load_agent(agent_name, self.live_model)
-            runner = Runner(app_name=agent_name, agent=agent, session_service=self.session_service)
+            runner = Runner(
+                app_name=agent_name,
+                agent=agent,
+                session_service=self.session_service,
+                auto_create_session=True,  # the session id is the CallSid
+            )
             self._runners[agent_name] = runner
         return runner
 

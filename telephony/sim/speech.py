@@ -51,7 +51,9 @@ def speech_like(
     return np.clip(out * scale, -32768, 32767).astype(np.int16)
 
 
-def _syllable(length: int, rate: int, top_hz: float, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+def _syllable(
+    length: int, rate: int, top_hz: float, rng: np.random.Generator
+) -> npt.NDArray[np.float64]:
     t = np.arange(length) / rate
     f0_start, f0_end = rng.uniform(90, 230, size=2)
     f0 = np.linspace(f0_start, f0_end, length) * (1 + 0.02 * np.sin(2 * np.pi * 5.5 * t))

@@ -1,0 +1,83 @@
+"""Running the app under uvicorn with the server limits the product needs.
+
+``serve`` (and the Procfile) run it as a process; the demo, the tests and the benchmarks run the
+very same configuration inside their event loop on a socket they bound first, so they know the
+public URL before the app is built.
+"""
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+WS_MAX_SIZE = 256 * 1024
+"""Hard cap on a WebSocket message. The app drops anything over ``MAX_MESSAGE_BYTES`` (64 KiB)
+and keeps the call; only absurd messages make the server close the connection (code 1009)."""
+GRACEFUL_SHUTDOWN_S = 30
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+    # These libraries log request bodies or statement parameters (personal data) at DEBUG.
+    for name in ("aiosqlite", "websockets", "httpcore", "httpx", "google_genai"):
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
+
+
+def uvicorn_config(
+    app: FastAPI | Callable[[], FastAPI] | str, *, host: str, port: int, factory: bool = False
+) -> uvicorn.Config:
+    """The server settings of every way the app runs: message cap, pings, graceful shutdown."""
+    return uvicorn.Config(
+        app,
+        factory=factory,
+        host=host,
+        port=port,
+        ws_max_size=WS_MAX_SIZE,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        proxy_headers=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening-ready TCP socket; port 0 picks a free one (read it from ``getsockname``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+class _InProcessServer(uvicorn.Server):
+    """Leaves the process's signal handlers to the program that embeds it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(app: FastAPI, sock: socket.socket) -> AsyncIterator[uvicorn.Server]:
+    """Serve ``app`` on ``sock`` until the block exits (lifespan included)."""
+    host, port = sock.getsockname()[:2]
+    server = _InProcessServer(uvicorn_config(app, host=host, port=port))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the server stopped while starting")
+            await asyncio.sleep(0.01)
+        yield server
+    finally:
+        server.should_exit = True
+        await task
