@@ -120,6 +120,7 @@ class Call:
         self._playback = Playback()
         self._caller_turn_start: int | None = None
         self._caller_turn_end: int | None = None
+        self._caller_fragments: list[str] = []
         self._socket_closed = False
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -140,6 +141,7 @@ class Call:
         finally:
             self._queue.close()
             now = self._now_ms()
+            self._store_caller_turn("", now)  # what the caller said that the model had not closed
             for result in self._playback.finish(now):
                 self._store_agent_turn(result)
             reason = self.end_reason or EndReason.SERVER_SHUTDOWN
@@ -320,15 +322,24 @@ class Call:
                 # finished is still playing; the model will not send `interrupted` for it.
                 await self._barge_in()
         if not finished:
+            self._caller_fragments.append(text)
             self._caller_turn_end = now
             return
-        # ADK may deliver the finished text only at the end of the agent's reply: the turn
-        # ended with its last fragment, not then.
+        self._store_caller_turn(text, now)
+
+    def _store_caller_turn(self, text: str, now_ms: int) -> None:
+        """Store the caller's utterance. With 2.5-style models ADK delivers the finished text only
+        when the model's reply ends; the utterance itself ended with its last fragment."""
+        if self._caller_turn_start is None:
+            return
         start, self._caller_turn_start = self._caller_turn_start, None
-        end, self._caller_turn_end = self._caller_turn_end or now, None
-        self._transcript.turn(
-            TurnRecord(speaker=Speaker.CALLER, text=text.strip(), start_ms=start, end_ms=end)
-        )
+        end, self._caller_turn_end = self._caller_turn_end or now_ms, None
+        text = text.strip() or "".join(self._caller_fragments).strip()
+        self._caller_fragments.clear()
+        if text:
+            self._transcript.turn(
+                TurnRecord(speaker=Speaker.CALLER, text=text, start_ms=start, end_ms=end)
+            )
 
     def _store_agent_turn(self, result: AgentTurnResult) -> None:
         self._transcript.turn(

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from telephony.sim.gemini_live import EmulatorConfig, LiveEmulator, Pacing
 from telephony.transcripts import TranscriptStore, create_engine
+from tests.callserver import RunningServer, running_server
 
 
 @pytest.fixture(
@@ -49,3 +51,21 @@ async def transcript_store(database_url: str) -> AsyncIterator[TranscriptStore]:
     await store.create_schema()
     yield store
     await store.close()
+
+
+# Replies at 20x real time: tests that need real-time pacing build their own emulator.
+FAST_LIVE_EMULATOR = EmulatorConfig(pacing=Pacing(speed=20.0))
+
+
+@pytest.fixture
+async def live_emulator() -> AsyncIterator[LiveEmulator]:
+    """A running Gemini Live emulator on a free loopback port, replying at 20x real time."""
+    async with LiveEmulator(FAST_LIVE_EMULATOR) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def call_server(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """The real call server on loopback (SQLite), offline: its emulator answers as the model."""
+    async with running_server(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}") as server:
+        yield server

@@ -1,0 +1,94 @@
+"""A real call server on loopback for end-to-end tests: uvicorn + the app + its emulator.
+
+The app runs exactly as in production (signatures on, stream tokens, the server's message cap),
+offline, so the Live API emulator it starts in-process answers as the model.
+"""
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from telephony.app import create_app
+from telephony.config import Settings
+from telephony.server import bind, serve_in_process
+from telephony.services import Services
+from telephony.sim.gemini_live import LiveEmulator
+from telephony.sim.twilio import CallConfig, CallResult, SimulatedCall, Step, twilio_signature
+from telephony.transcripts import Transcript
+
+ACCOUNT_SID = "AC" + "5" * 32
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    auth_token: str
+    api_token: str
+    app: FastAPI
+
+    @property
+    def services(self) -> Services:
+        found: Services = self.app.state.services
+        return found
+
+    @property
+    def emulator(self) -> LiveEmulator:
+        assert self.services.emulator is not None
+        return self.services.emulator
+
+    @property
+    def stream_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/twilio/media"
+
+    def call_config(self, script: Sequence[Step], **overrides: Any) -> CallConfig:
+        values: dict[str, Any] = {
+            "server_url": self.base_url,
+            "auth_token": self.auth_token,
+            "account_sid": ACCOUNT_SID,
+            "script": tuple(script),
+        }
+        values.update(overrides)
+        return CallConfig(**values)
+
+    async def place(self, script: Sequence[Step], **overrides: Any) -> CallResult:
+        return await asyncio.wait_for(
+            SimulatedCall(self.call_config(script, **overrides)).run(), timeout=90
+        )
+
+    def sign(self, url: str, params: dict[str, str] | None = None) -> str:
+        return twilio_signature(self.auth_token, url, params or {})
+
+    async def finished_transcript(self, call_sid: str, wait_s: float = 10.0) -> Transcript:
+        """The stored transcript once the server has recorded the end of the call."""
+        async with asyncio.timeout(wait_s):
+            while True:
+                found = await self.services.store.transcript(call_sid)
+                if found is not None and found.call.ended_at is not None:
+                    return found
+                await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def running_server(database_url: str, **settings: Any) -> AsyncIterator[RunningServer]:
+    auth_token, api_token = secrets.token_hex(16), secrets.token_urlsafe(16)
+    sock = bind()
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    values: dict[str, Any] = {
+        "public_url": base_url,
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": SecretStr(auth_token),
+        "google_api_key": None,
+        "google_genai_use_vertexai": False,
+        "database_url": database_url,
+        "api_token": SecretStr(api_token),
+    }
+    values.update(settings)
+    app = create_app(Settings(_env_file=None, **values))
+    async with serve_in_process(app, sock):
+        yield RunningServer(base_url, auth_token, api_token, app)

@@ -1,0 +1,123 @@
+"""A phone call end to end over loopback: the Twilio simulator calls the real server, whose
+agent runs on real ADK against the Live API emulator."""
+
+from telephony.sim.twilio import (
+    EventKind,
+    Hangup,
+    Interrupt,
+    Silence,
+    Speak,
+    WaitForGreeting,
+    WaitForReply,
+)
+from telephony.transcripts import EndReason, Speaker
+from tests.callserver import RunningServer, running_server
+
+FRAME_MS = 20
+
+
+async def test_a_call_is_answered_and_transcribed(database_url: str) -> None:
+    async with running_server(database_url) as server:
+        result = await server.place(
+            [WaitForGreeting(timeout=20), Speak(1.5), WaitForReply(timeout=20), Hangup()]
+        )
+        transcript = await server.finished_transcript(result.call_sid)
+        connection = server.emulator.record.last
+
+    metrics = result.metrics
+    assert metrics.first_audio_ms is not None, "the caller heard no greeting"
+    assert len(metrics.reply_latencies_ms) == 1, "the caller heard no reply to their question"
+    assert metrics.violations == 0, metrics.violations_by_kind
+    assert not result.timed_out_steps
+
+    # Every caller frame reached the model as 16 kHz PCM, nothing lost or added on the way; at
+    # most the last batch and the filter's tail were still in flight when the caller hung up.
+    assert {(fmt.mime_type, fmt.rate) for fmt in connection.audio_formats} == {
+        ("audio/pcm;rate=16000", 16000)
+    }
+    sent_ms = metrics.frames_sent * FRAME_MS
+    assert sent_ms - 2 * FRAME_MS <= connection.audio_ms <= sent_ms
+    assert connection.caller_turns == 1
+
+    assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
+    assert transcript.call.agent == "receptionist"
+    assert transcript.call.from_number == server.call_config([]).from_number
+    speakers = [turn.speaker for turn in transcript.turns]
+    assert speakers == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT]
+    assert [turn.seq for turn in transcript.turns] == [1, 2, 3]
+    greeting, question, answer = transcript.turns
+    assert greeting.text and greeting.heard_text == greeting.text and not greeting.interrupted
+    assert question.text and question.heard_text is None
+    assert answer.text and answer.heard_text == answer.text and not answer.interrupted
+    assert greeting.start_ms < answer.start_ms
+
+
+async def test_caller_barges_in_and_the_turn_keeps_what_was_heard(
+    call_server: RunningServer,
+) -> None:
+    call_server.emulator.script.next_reply(words=60)  # the greeting: long enough to cut into
+    result = await call_server.place(
+        [
+            Interrupt(after_ms=1200, speak_s=1.0, timeout=20),
+            WaitForReply(timeout=20),
+            Hangup(),
+        ]
+    )
+    transcript = await call_server.finished_transcript(result.call_sid)
+
+    metrics = result.metrics
+    assert metrics.violations == 0, metrics.violations_by_kind
+    assert metrics.clears_received == 1
+    [barge_in] = metrics.barge_ins
+    assert barge_in.clear_ms is not None and barge_in.discarded_ms
+    # Nothing of the cut-off reply reaches the caller after the clear: the next audio is the
+    # answer to what the caller said, which can only start after they stopped speaking.
+    events = result.timeline.events()
+    [clear] = [e for e in events if e.kind is EventKind.CLEAR_RECEIVED]
+    speech_end = max(e.t for e in events if e.kind is EventKind.SPEECH_ENDED)
+    late_media = [
+        e for e in events if e.kind is EventKind.MEDIA_RECEIVED and clear.t < e.t < speech_end
+    ]
+    assert late_media == []
+    assert len(metrics.reply_latencies_ms) == 1
+
+    greeting = transcript.turns[0]
+    assert greeting.speaker is Speaker.AGENT and greeting.interrupted
+    assert greeting.heard_text is not None and greeting.heard_text
+    assert greeting.text.startswith(greeting.heard_text)
+    assert len(greeting.heard_text) < len(greeting.text), "heard text must be a strict prefix"
+    assert [t.speaker for t in transcript.turns[1:]] == [Speaker.CALLER, Speaker.AGENT]
+    assert not transcript.turns[2].interrupted
+
+
+async def test_caller_hangs_up_mid_reply(call_server: RunningServer) -> None:
+    emulator = call_server.emulator
+    emulator.script.next_reply(words=8)  # greeting
+    emulator.script.next_reply(words=60)  # the answer the caller will not wait for
+    result = await call_server.place(
+        [WaitForGreeting(timeout=20), Speak(1.2), Silence(1.5), Hangup()]
+    )
+    hung_up = max(e.t for e in result.timeline.events() if e.kind is EventKind.STOP_SENT)
+    await emulator.record.wait_for(lambda record: record.last.closed, timeout=5)
+    connection = emulator.record.last
+    assert connection.closed_at is not None
+    assert connection.closed_at - hung_up < 2.0, "the model session must close promptly"
+    assert not connection.closed_by_server
+
+    transcript = await call_server.finished_transcript(result.call_sid)
+    assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
+    assert [t.speaker for t in transcript.turns] == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT]
+    cut = transcript.turns[2]
+    assert cut.interrupted
+    assert cut.heard_text is not None and cut.text.startswith(cut.heard_text)
+    assert len(cut.heard_text) < len(cut.text)
+    assert result.metrics.violations == 0
+
+
+async def test_dtmf_reaches_the_agent_as_text(call_server: RunningServer) -> None:
+    from telephony.sim.twilio import Dtmf
+
+    result = await call_server.place([WaitForGreeting(timeout=20), Dtmf("42"), Silence(0.5)])
+    texts = [text.text for text in call_server.emulator.record.last.texts]
+    assert sum("keypad" in text for text in texts) == 2
+    assert result.metrics.violations == 0
