@@ -1,0 +1,68 @@
+"""When the model fails: the caller is not left in dead air, nothing said is lost, and the
+server goes on serving other calls."""
+
+from telephony.sim.gemini_live import AfterTurns, MidReply
+from telephony.sim.twilio import EndReason as SimEnd
+from telephony.sim.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
+from telephony.transcripts import EndReason, Speaker
+from tests.callserver import RunningServer
+
+
+async def test_model_error_mid_call_ends_the_call_cleanly(call_server: RunningServer) -> None:
+    emulator = call_server.emulator
+    emulator.script.next_reply(words=40)
+    # 1007 is not a code ADK resumes from: the live session fails for good mid-greeting.
+    emulator.script.close(1007, "Request contains an invalid argument.", when=MidReply(15))
+    result = await call_server.place([WaitForGreeting(timeout=20), Speak(1.0), Hangup()])
+
+    assert result.end_reason is SimEnd.SERVER_CLOSED
+    assert result.close_code == 1011
+    # Twilio now runs the verbs after </Connect>: an apology and a hang-up, not dead air.
+    assert [verb.name for verb in result.next_verbs] == ["Say", "Hangup"]
+    assert result.metrics.violations == 0
+
+    transcript = await call_server.finished_transcript(result.call_sid)
+    assert transcript.call.end_reason is EndReason.MODEL_ERROR
+    [greeting] = transcript.turns
+    assert greeting.speaker is Speaker.AGENT
+    assert greeting.interrupted
+    assert greeting.heard_text
+    assert greeting.text.startswith(greeting.heard_text)
+
+    # The server keeps serving: the next call is answered normally.
+    second = await call_server.place([WaitForGreeting(timeout=20), Hangup()])
+    assert second.metrics.first_audio_ms is not None
+    second_transcript = await call_server.finished_transcript(second.call_sid)
+    assert second_transcript.call.end_reason is EndReason.CALLER_HUNG_UP
+
+
+async def test_a_dropped_model_connection_is_resumed_without_the_caller_noticing(
+    call_server: RunningServer,
+) -> None:
+    emulator = call_server.emulator
+    # After the greeting (and the resumption handle that follows it) the connection drops.
+    emulator.script.close(1011, "Internal error encountered.", when=AfterTurns(1, connection=0))
+    result = await call_server.place(
+        [WaitForGreeting(timeout=20), Speak(1.2), WaitForReply(timeout=20), Hangup()]
+    )
+
+    record = emulator.record
+    assert record.connection_count == 2
+    assert record.resumptions == [record.connections[0].handles_issued[-1]]
+    assert result.metrics.first_audio_ms is not None
+    assert len(result.metrics.reply_latencies_ms) == 1
+    transcript = await call_server.finished_transcript(result.call_sid)
+    assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
+    assert [t.speaker for t in transcript.turns] == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT]
+
+
+async def test_go_away_is_followed_by_a_resumed_session(call_server: RunningServer) -> None:
+    emulator = call_server.emulator
+    emulator.script.go_away(time_left_s=5.0, when=AfterTurns(1, connection=0))
+    result = await call_server.place(
+        [WaitForGreeting(timeout=20), Speak(1.2), WaitForReply(timeout=20), Hangup()]
+    )
+    assert emulator.record.connection_count == 2
+    assert len(emulator.record.resumptions) == 1
+    assert len(result.metrics.reply_latencies_ms) == 1
+    assert result.metrics.violations == 0
