@@ -20,6 +20,7 @@ from telephony import api, audio
 from telephony.agents import gemini_model, live_run_config, load_agent
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
+from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.sim.gemini_live import LiveEmulator
 from telephony.transcripts import TranscriptStore, create_engine
@@ -30,8 +31,11 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app. Without ``settings``, they are read from the environment and ``.env``."""
-    settings = settings if settings is not None else Settings()
+    """Build the app. Without ``settings``, they are read from the environment and ``.env``
+    (the way ``uvicorn --factory`` builds it), and logging is set up unless it already is."""
+    if settings is None:
+        settings = Settings()
+        configure_logging(settings.log_level)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
