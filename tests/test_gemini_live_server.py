@@ -4,6 +4,7 @@ import asyncio
 import base64
 import json
 import signal
+import socket
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -348,14 +349,17 @@ async def test_adk_model_survives_a_deep_copy(live_emulator: LiveEmulator) -> No
     assert copied.base_url == live_emulator.base_url
 
 
-async def test_command_line_serves_until_sigterm() -> None:
+async def test_command_line_serves_on_the_given_port_until_sigterm() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "telephony",
         "emulator",
         "--port",
-        "0",
+        str(port),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -367,6 +371,7 @@ async def test_command_line_serves_until_sigterm() -> None:
                 if line.startswith("export "):
                     name, _, value = line.removeprefix("export ").strip().partition("=")
                     env[name] = value
+        assert env["GOOGLE_GEMINI_BASE_URL"] == f"https://127.0.0.1:{port}"
         context = ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
         url = env["GOOGLE_GEMINI_BASE_URL"].replace("https://", "wss://")
         path = LIVE_PATH.format(version="v1alpha")

@@ -27,7 +27,9 @@ async def _serve(host: str, port: int) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(signum, stop.set)
-    async with LiveEmulator() as emulator:
+    emulator = LiveEmulator()
+    await emulator.start(host, port)
+    try:
         lines = [
             f"export {name}={shlex.quote(value)}" for name, value in emulator.client_env().items()
         ]
@@ -38,3 +40,5 @@ async def _serve(host: str, port: int) -> None:
         )
         sys.stdout.flush()
         await stop.wait()
+    finally:
+        await emulator.stop()
