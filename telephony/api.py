@@ -46,6 +46,16 @@ async def transcript(call_sid: str, request: Request) -> dict[str, Any]:
     return found.model_dump(mode="json")
 
 
+@router.get("/metrics", dependencies=[Depends(require_api_token)])
+async def metrics(request: Request, window_s: float = 60.0) -> dict[str, Any]:
+    """Event-loop lag, barge-in reaction and call counters of this process (no personal data).
+
+    Lag and reaction times are summarised over the last ``window_s`` seconds.
+    """
+    app = services(request)
+    return app.metrics.snapshot(window_s, active_calls=len(app.calls))
+
+
 @router.get("/healthz")
 async def health(request: Request) -> dict[str, Any]:
     """Liveness, and how many calls this process is carrying."""

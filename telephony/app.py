@@ -40,7 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            app.state.services = await _build_services(settings, stack)
+            services = await _build_services(settings, stack)
+            await stack.enter_async_context(services.metrics.monitoring())
+            app.state.services = services
             yield
 
     app = FastAPI(title="telephony", lifespan=lifespan, docs_url=None, redoc_url=None)

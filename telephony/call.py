@@ -99,6 +99,7 @@ class Call:
         bad_message_limit: int,
         uplink_batch_ms: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        on_barge_in: Callable[[float], None] | None = None,
     ) -> None:
         self.identity = identity
         self.stats = CallStats()
@@ -111,6 +112,7 @@ class Call:
         self._bad_message_limit = bad_message_limit
         self._batch_bytes = uplink_batch_ms * 32  # 16 kHz PCM16: 32 bytes a millisecond
         self._clock = clock
+        self._on_barge_in = on_barge_in
         self._started = clock()
         self._encoder = OutboundEncoder(identity.stream_sid)
         self._queue = LiveRequestQueue()
@@ -307,8 +309,11 @@ class Call:
     async def _barge_in(self) -> None:
         """The caller talks over the agent: stop playback first, then settle the turn."""
         if self._playback.playing:
+            began = self._clock()
             await self._send(self._encoder.clear())
             self.stats.clears += 1
+            if self._on_barge_in is not None:
+                self._on_barge_in((self._clock() - began) * 1000)
         self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
         for result in self._playback.clear(self._now_ms()):
             self._store_agent_turn(result)

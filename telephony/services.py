@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from telephony.agents import load_agent
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.metrics import Metrics
 from telephony.sim.gemini_live import LiveEmulator
 from telephony.transcripts import TranscriptStore
 from telephony.twilio.security import SignatureChecker, StreamTokens
@@ -30,6 +31,7 @@ class Services:
     run_config: RunConfig
     live_model: Callable[[str], BaseLlm]
     """Turns the model name an agent declares into the live model it runs on."""
+    metrics: Metrics = field(default_factory=Metrics)
     emulator: LiveEmulator | None = None
     """The local Live API emulator, when running offline."""
     calls: dict[str, Call] = field(default_factory=dict)

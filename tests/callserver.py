@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -71,6 +72,18 @@ class RunningServer:
                 found = await self.services.store.transcript(call_sid)
                 if found is not None and found.call.ended_at is not None:
                     return found
+                await asyncio.sleep(0.05)
+
+    async def metrics_when_idle(self, wait_s: float = 10.0) -> dict[str, Any]:
+        """``GET /metrics`` once no call is in progress."""
+        headers = {"Authorization": f"Bearer {self.api_token}"}
+        async with httpx.AsyncClient(base_url=self.base_url) as client, asyncio.timeout(wait_s):
+            while True:
+                response = await client.get("/metrics", headers=headers)
+                response.raise_for_status()
+                report: dict[str, Any] = response.json()
+                if report["calls_active"] == 0:
+                    return report
                 await asyncio.sleep(0.05)
 
 

@@ -89,6 +89,12 @@ async def test_caller_barges_in_and_the_turn_keeps_what_was_heard(
     assert [t.speaker for t in transcript.turns[1:]] == [Speaker.CALLER, Speaker.AGENT]
     assert not transcript.turns[2].interrupted
 
+    report = await call_server.metrics_when_idle()
+    assert report["totals"]["calls"] == 1
+    assert report["totals"]["clears"] == 1
+    assert report["barge_in_reaction_ms"]["samples"] == 1
+    assert report["loop_lag_ms"]["samples"] > 0
+
 
 async def test_caller_hangs_up_mid_reply(call_server: RunningServer) -> None:
     emulator = call_server.emulator

@@ -335,3 +335,5 @@ async def test_transcript_api_requires_the_bearer_token(call_server: RunningServ
         assert found.json()["call"]["call_sid"] == CALL_SID
         missing = await client.get(f"/calls/CA{'0' * 32}/transcript", headers=good)
         assert missing.status_code == 404
+        assert (await client.get("/metrics")).status_code == 401
+        assert (await client.get("/metrics", headers=good)).status_code == 200

@@ -129,6 +129,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         max_message_bytes=settings.max_message_bytes,
         bad_message_limit=settings.bad_message_limit,
         uplink_batch_ms=settings.uplink_batch_ms,
+        on_barge_in=app.metrics.barge_in,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
@@ -140,6 +141,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
             reason = await call.run()
     finally:
         del app.calls[start.call_sid]
+        app.metrics.call_ended(call.stats)
     logger.info(
         "call %s: ended (%s); %d frames in, %d media out, %d bad messages",
         start.call_sid,
