@@ -22,7 +22,7 @@ from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.server import configure_logging
 from telephony.services import Services
-from telephony.sim.gemini_live import LiveEmulator
+from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
 from telephony.transcripts import TranscriptStore, create_engine
 from telephony.twilio import media, webhooks
 from telephony.twilio.security import SignatureChecker, StreamTokens
@@ -107,7 +107,17 @@ async def _live_model(
             "calls are answered by the local Live API emulator at %s",
             emulator.base_url,
         )
-        return (lambda declared: emulator.adk_model(override or declared)), emulator
+        context = emulator.client_ssl_context()
+
+        def emulated(declared: str) -> BaseLlm:
+            return gemini_model(
+                override or declared,
+                api_key=DEFAULT_API_KEY,
+                base_url=emulator.base_url,
+                ssl_context=context,
+            )
+
+        return emulated, emulator
     key = settings.google_api_key
 
     def gemini(declared: str) -> BaseLlm:

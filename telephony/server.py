@@ -39,6 +39,8 @@ def uvicorn_config(
         host=host,
         port=port,
         ws_max_size=WS_MAX_SIZE,
+        # Base64 audio barely compresses; deflating every frame would cost CPU on both ends.
+        ws_per_message_deflate=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         proxy_headers=True,
