@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from google.adk.agents import BaseAgent, LlmAgent, RunConfig
-from google.adk.models import BaseLlm, Gemini
+from google.adk.models import BaseLlm
 from google.genai import types
 
 from telephony.errors import NotConfiguredError
+from telephony.uplink import LiveGemini
 
 _AGENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -95,4 +96,4 @@ def gemini_model(
         client.update(vertexai=True, project=vertex_project)
         if vertex_location:
             client["location"] = vertex_location
-    return Gemini(model=model, base_url=base_url, client_kwargs=client)
+    return LiveGemini(model=model, base_url=base_url, client_kwargs=client)

@@ -34,16 +34,14 @@ from telephony.playback import AgentTurnResult, Playback
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason, Speaker, TurnRecord
 from telephony.twilio.protocol import Dtmf, Mark, Media, OutboundEncoder, Stop, parse_inbound
+from telephony.uplink import AudioUplink
 
 logger = logging.getLogger(__name__)
 
-MODEL_INPUT_MIME = "audio/pcm;rate=16000"
 GREETING_CUE = "[The phone call has just been connected. Greet the caller.]"
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
 CLOSE_INTERNAL_ERROR = 1011
-MAX_UPLINK_BACKLOG = 100
-"""Caller audio batches waiting for the model before new audio is dropped (2 s at 20 ms)."""
 
 
 class TwilioSocket(Protocol):
@@ -69,6 +67,10 @@ class CallStats:
     """Counters of one call, for logs, tests and benchmarks."""
 
     frames_in: int = 0
+    audio_direct: int = 0
+    """Caller audio messages written straight to the model's socket (see uplink.py)."""
+    audio_queued: int = 0
+    """Caller audio messages that went through ADK's queue."""
     frames_dropped: int = 0
     bad_messages: dict[str, int] = field(default_factory=dict)
     unknown_events: int = 0
@@ -100,6 +102,7 @@ class Call:
         uplink_batch_ms: int = 20,
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
+        fast_uplink: bool = True,
     ) -> None:
         self.identity = identity
         self.stats = CallStats()
@@ -116,6 +119,7 @@ class Call:
         self._started = clock()
         self._encoder = OutboundEncoder(identity.stream_sid)
         self._queue = LiveRequestQueue()
+        self._audio_up = AudioUplink(self._queue, fast_path=fast_uplink)
         self._up = MulawToPcm16k()
         self._down = Pcm24kToMulaw()
         self._batch = bytearray()
@@ -142,6 +146,9 @@ class Call:
             self._end(EndReason.INTERNAL_ERROR)
         finally:
             self._queue.close()
+            self.stats.audio_direct = self._audio_up.sent_direct
+            self.stats.audio_queued = self._audio_up.sent_queued
+            self.stats.frames_dropped = self._audio_up.dropped
             now = self._now_ms()
             self._store_caller_turn("", now)  # what the caller said that the model had not closed
             for result in self._playback.finish(now):
@@ -215,7 +222,7 @@ class Call:
                 if event.stream_sid != self.identity.stream_sid:
                     self._bad("media for another stream")
                     continue
-                self._caller_audio(event.payload)
+                await self._caller_audio(event.payload)
             elif isinstance(event, Mark):
                 self._mark_echoed(event.name)
             elif isinstance(event, Stop):
@@ -225,19 +232,13 @@ class Call:
             else:
                 self.stats.unknown_events += 1
 
-    def _caller_audio(self, ulaw: bytes) -> None:
+    async def _caller_audio(self, ulaw: bytes) -> None:
         self.stats.frames_in += 1
         batch = self._batch
         batch += self._up.convert(ulaw)
-        if len(batch) < self._batch_bytes:
-            return
-        # LiveRequestQueue is unbounded; while the model is not keeping up (a reconnect, say),
-        # keep at most a couple of seconds of caller audio waiting.
-        if self._queue._queue.qsize() >= MAX_UPLINK_BACKLOG:
-            self.stats.frames_dropped += 1
-        else:
-            self._queue.send_realtime(types.Blob(data=bytes(batch), mime_type=MODEL_INPUT_MIME))
-        batch.clear()
+        if len(batch) >= self._batch_bytes:
+            await self._audio_up.send(bytes(batch))
+            batch.clear()
 
     def _mark_echoed(self, name: str) -> None:
         result = self._playback.echoed(name, self._now_ms())
@@ -266,9 +267,10 @@ class Call:
             run_config=self._run_config,
         )
         try:
-            async with contextlib.aclosing(events):
-                async for event in events:
-                    await self._agent_event(event)
+            with self._audio_up.bound():  # ADK's connections inherit it: see uplink.py
+                async with contextlib.aclosing(events):
+                    async for event in events:
+                        await self._agent_event(event)
         except genai_errors.APIError as exc:
             raise ModelUnavailableError(
                 f"live session closed with code {exc.code}", retryable=exc.code in (1011, 1013)

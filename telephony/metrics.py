@@ -25,6 +25,8 @@ class CallTotals:
 
     calls: int = 0
     frames_in: int = 0
+    audio_direct: int = 0
+    audio_queued: int = 0
     frames_dropped: int = 0
     media_out: int = 0
     clears: int = 0
@@ -50,6 +52,8 @@ class Metrics:
         totals = self.totals
         totals.calls += 1
         totals.frames_in += stats.frames_in
+        totals.audio_direct += stats.audio_direct
+        totals.audio_queued += stats.audio_queued
         totals.frames_dropped += stats.frames_dropped
         totals.media_out += stats.media_out
         totals.clears += stats.clears

@@ -1,6 +1,8 @@
 """A phone call end to end over loopback: the Twilio simulator calls the real server, whose
 agent runs on real ADK against the Live API emulator."""
 
+from pathlib import Path
+
 from telephony.sim.twilio import (
     EventKind,
     Hangup,
@@ -14,6 +16,7 @@ from telephony.transcripts import EndReason, Speaker
 from tests.callserver import RunningServer, running_server
 
 FRAME_MS = 20
+MODEL_3X = "gemini-3.1-flash-live-preview"
 
 
 async def test_a_call_is_answered_and_transcribed(database_url: str) -> None:
@@ -23,6 +26,7 @@ async def test_a_call_is_answered_and_transcribed(database_url: str) -> None:
         )
         transcript = await server.finished_transcript(result.call_sid)
         connection = server.emulator.record.last
+        totals = (await server.metrics_when_idle())["totals"]
 
     metrics = result.metrics
     assert metrics.first_audio_ms is not None, "the caller heard no greeting"
@@ -50,6 +54,32 @@ async def test_a_call_is_answered_and_transcribed(database_url: str) -> None:
     assert question.text and question.heard_text is None
     assert answer.text and answer.heard_text == answer.text and not answer.interrupted
     assert greeting.start_ms < answer.start_ms
+
+    # Caller audio took the fast path once the model connection was up (see uplink.py).
+    # One message per frame, except the first frame, 4 samples short of 20 ms (the resampler's
+    # lag), which goes with the second.
+    assert totals["audio_direct"] + totals["audio_queued"] == totals["frames_in"] - 1
+    assert totals["audio_direct"] >= 0.9 * totals["frames_in"]
+
+
+async def test_a_call_on_a_3x_live_model(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+    async with running_server(database, agent_model=MODEL_3X) as server:
+        result = await server.place(
+            [WaitForGreeting(timeout=20), Speak(1.5), WaitForReply(timeout=20), Hangup()]
+        )
+        transcript = await server.finished_transcript(result.call_sid)
+        connection = server.emulator.record.last
+        totals = (await server.metrics_when_idle())["totals"]
+
+    assert connection.model == MODEL_3X
+    assert connection.audio_forms == {"audio"}
+    sent_ms = result.metrics.frames_sent * FRAME_MS
+    assert sent_ms - 2 * FRAME_MS <= connection.audio_ms <= sent_ms
+    assert totals["audio_direct"] >= 0.9 * totals["frames_in"]
+    assert len(result.metrics.reply_latencies_ms) == 1
+    assert [t.speaker for t in transcript.turns] == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT]
+    assert result.metrics.violations == 0
 
 
 async def test_caller_barges_in_and_the_turn_keeps_what_was_heard(

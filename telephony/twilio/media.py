@@ -20,6 +20,7 @@ from telephony.transcripts import CallInfo
 from telephony.twilio.protocol import Connected, Start, parse_inbound
 from telephony.twilio.security import pseudonym
 from telephony.twilio.webhooks import parse_direction, stream_url
+from telephony.uplink import fast_path_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         bad_message_limit=settings.bad_message_limit,
         uplink_batch_ms=settings.uplink_batch_ms,
         on_barge_in=app.metrics.barge_in,
+        fast_uplink=fast_path_allowed(runner.agent, app.run_config),
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped

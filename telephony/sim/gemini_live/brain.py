@@ -61,7 +61,7 @@ def plan_reply(text: str, *, words_per_second: float, chunk_ms: int, seed: int) 
     return ReplyPlan(text, chunks)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _speech(duration_ms: int, seed: int) -> bytes:
     return speech_like(duration_ms / 1000.0, OUTPUT_RATE, seed=seed).astype("<i2").tobytes()
 
@@ -131,6 +131,22 @@ class Brain:
         if opening and self._config.greeting:
             return self._config.greeting
         return next(self._replies)
+
+    def prepare(self) -> None:
+        """Synthesize the greeting and every reply in every voice now (the audio is cached), so
+        that no reply waits for synthesis, and no synthesis competes with serving, later."""
+        config = self._config
+        texts = dict.fromkeys(
+            (config.greeting, *config.replies) if config.greeting else config.replies
+        )
+        for text in texts:
+            for voice in range(_SEEDS):
+                plan_reply(
+                    text,
+                    words_per_second=config.words_per_second,
+                    chunk_ms=config.reply_chunk_ms,
+                    seed=config.seed + voice,
+                )
 
     def planner(self, text: str) -> Callable[[], ReplyPlan]:
         """A function that synthesizes ``text``: CPU-bound, so call it off the event loop."""

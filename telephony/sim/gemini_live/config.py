@@ -23,6 +23,10 @@ DEFAULT_REPLIES = (
 
 DEFAULT_GREETING = "Thank you for calling. How can I help you today?"
 
+TRANSCRIPT_TAG = "[c{index}] "
+"""What ``tag_transcripts`` puts before a reply's first transcribed word (``index``: the
+connection's)."""
+
 
 @dataclass(frozen=True)
 class Pacing:
@@ -74,6 +78,11 @@ class EmulatorConfig:
     """Close with 1007 on a client message with unknown top-level keys (else log and ignore)."""
     seed: int = 0
     """Seed of the synthetic reply audio."""
+    tag_transcripts: bool = False
+    """Start each reply's output transcription with a tag naming the connection, ``[c17] ``
+    (``TRANSCRIPT_TAG``), so that a client's stored transcript tells which connection it had."""
+    record_timings: bool = False
+    """Keep compact timing logs per connection (``ConnectionRecord.timings``), for benchmarks."""
 
     def __post_init__(self) -> None:
         if min(self.silence_ms, self.vad_block_ms, self.reply_chunk_ms) <= 0:

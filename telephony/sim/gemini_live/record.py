@@ -1,11 +1,15 @@
 """What the emulator received and did, per connection, for assertions in tests.
 
 Only counts and small values are kept (never audio), so a long-running emulator stays small.
-``Record.wait_for`` lets a test wait for a condition instead of sleeping.
+``Record.wait_for`` lets a test wait for a condition instead of sleeping. With
+``EmulatorConfig.record_timings`` each connection also keeps compact timing logs (arrays of
+floats, a few per audio message) for benchmarks; ``Record.forget_closed`` lets a long run drop
+what it has read.
 """
 
 import asyncio
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,6 +35,39 @@ class ReceivedText:
     role: str
     text: str
     turn_complete: bool
+
+
+def _floats() -> "array[float]":
+    return array("d")
+
+
+def _ints() -> "array[int]":
+    return array("l")
+
+
+@dataclass
+class ConnectionTimings:
+    """When audio came and went on one connection, in ``time.monotonic()`` seconds.
+
+    ``time.monotonic`` is system-wide on Linux, so these compare with other processes' clocks.
+    Parallel arrays, one entry per event:
+
+    - ``audio_in_t`` / ``audio_in_ms``: a caller audio message was taken in (before parsing),
+      and the caller audio received on the connection so far, including it, in ms.
+    - ``chunk_t`` / ``chunk_ms`` / ``chunk_turn``: just before a reply audio chunk was sent, the
+      reply audio sent on the connection so far, including it, in ms, and the reply it belongs
+      to (0-based, counted over the connection).
+    - ``interrupted_t``: just before an ``interrupted`` was sent.
+    """
+
+    audio_in_t: "array[float]" = field(default_factory=_floats)
+    audio_in_ms: "array[float]" = field(default_factory=_floats)
+    chunk_t: "array[float]" = field(default_factory=_floats)
+    chunk_ms: "array[float]" = field(default_factory=_floats)
+    chunk_turn: "array[int]" = field(default_factory=_ints)
+    interrupted_t: "array[float]" = field(default_factory=_floats)
+    replies: int = 0
+    """Replies that started speaking (the next reply's number)."""
 
 
 @dataclass
@@ -67,6 +104,8 @@ class ConnectionRecord:
     close_code: int | None = None
     close_reason: str = ""
     closed_by_server: bool = False
+    timings: ConnectionTimings | None = None
+    """Timing logs, when the emulator records them (``EmulatorConfig.record_timings``)."""
 
     @property
     def closed(self) -> bool:
@@ -86,11 +125,14 @@ class Record:
 
     def __init__(self) -> None:
         self.connections: list[ConnectionRecord] = []
+        """The connections' records, oldest first (minus those ``forget_closed`` dropped)."""
+        self._opened = 0
         self._waiters: set[asyncio.Event] = set()
 
     @property
     def connection_count(self) -> int:
-        return len(self.connections)
+        """Connections opened over the emulator's lifetime."""
+        return self._opened
 
     @property
     def resumptions(self) -> list[str]:
@@ -107,11 +149,22 @@ class Record:
             raise LookupError("no connection yet")
         return self.connections[-1]
 
-    def open_connection(self, path: str, *, api_key_present: bool) -> ConnectionRecord:
-        connection = ConnectionRecord(len(self.connections), path, api_key_present)
+    def open_connection(
+        self, path: str, *, api_key_present: bool, timings: bool = False
+    ) -> ConnectionRecord:
+        connection = ConnectionRecord(self._opened, path, api_key_present)
+        if timings:
+            connection.timings = ConnectionTimings()
+        self._opened += 1
         self.connections.append(connection)
         self.changed()
         return connection
+
+    def forget_closed(self) -> int:
+        """Drop the records of closed connections; return how many. Indices keep counting."""
+        before = len(self.connections)
+        self.connections = [c for c in self.connections if not c.closed]
+        return before - len(self.connections)
 
     def changed(self) -> None:
         """Wake everything waiting in ``wait_for`` (call after each change)."""

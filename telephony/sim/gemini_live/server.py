@@ -7,6 +7,7 @@ client is built) or, without touching the process environment, with ``adk_model(
 emulator's throw-away CA. Several emulators can run in one process.
 """
 
+import asyncio
 import logging
 import time
 from http import HTTPStatus
@@ -174,6 +175,14 @@ class LiveEmulator:
             },
         )
 
+    async def prepare_replies(self) -> None:
+        """Synthesize the audio of the configured greeting and replies now, off the event loop.
+
+        Otherwise each reply is synthesized the first time it is spoken (tens of ms of CPU
+        each), which a benchmark would see as the emulator's own delay.
+        """
+        await asyncio.to_thread(self._shared.brain.prepare)
+
     def _require_running(self) -> None:
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() first")
@@ -188,7 +197,9 @@ class LiveEmulator:
         request = ws.request
         assert request is not None
         key = _api_key(request)
-        conn = self.record.open_connection(request.path, api_key_present=bool(key))
+        conn = self.record.open_connection(
+            request.path, api_key_present=bool(key), timings=self.config.record_timings
+        )
         session = Session(ws, conn, self._shared)
         self._sessions.append(session)
         logger.info("live connection %d: opened", conn.index)

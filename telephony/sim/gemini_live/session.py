@@ -9,6 +9,7 @@ The model's turn itself (transcription, tool calls, paced speech) lives in ``tur
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,8 @@ class Session:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._group: asyncio.TaskGroup | None = None
+        self._timings = conn.timings
+        self._received_at = 0.0
         self.turns = ModelTurns(self)
 
     @property
@@ -221,6 +224,8 @@ class Session:
     async def _receive_loop(self) -> None:
         try:
             async for raw in self.ws:
+                if self._timings is not None:
+                    self._received_at = time.monotonic()
                 self.conn.messages += 1
                 if self.closing:
                     continue  # drain until the client completes the closing handshake
@@ -305,6 +310,9 @@ class Session:
             return
         ms = len(audio.data) / 2 / audio.rate * 1000.0
         conn.audio_ms += ms
+        if self._timings is not None:
+            self._timings.audio_in_t.append(self._received_at)
+            self._timings.audio_in_ms.append(conn.audio_ms)
         self.conversation.heard_audio(ms)
         if self._automatic_vad:
             await self._on_vad(self._vad.feed(audio.data, audio.rate))

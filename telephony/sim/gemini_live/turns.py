@@ -16,12 +16,14 @@ Model-name differences the client depends on (google-adk 2.13 reads them this wa
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from telephony.sim.gemini_live import messages
 from telephony.sim.gemini_live.brain import ReplyPlan
+from telephony.sim.gemini_live.config import TRANSCRIPT_TAG
 from telephony.sim.gemini_live.events import OUTPUT_RATE, FunctionResponse, ModelStyle
 from telephony.sim.gemini_live.script import (
     AfterFirstHandle,
@@ -109,8 +111,11 @@ class ModelTurns:
         self._interruptible = False
         task.cancel()
         await asyncio.wait({task})
-        self._session.conn.interruptions += 1
+        conn = self._session.conn
+        conn.interruptions += 1
         logger.info("live connection %d: reply interrupted", self._index)
+        if conn.timings is not None:
+            conn.timings.interrupted_t.append(time.monotonic())
         await self._session.send(messages.interrupted())
 
     async def _turn(
@@ -171,19 +176,34 @@ class ModelTurns:
     async def _speak(self, plan: ReplyPlan) -> bool:
         """Send the reply's audio paced in time, words with their audio; False if closing."""
         session = self._session
-        pacing = session.shared.config.pacing
+        config = session.shared.config
+        pacing = config.pacing
         transcribe = session.setup is not None and session.setup.output_transcription
+        tag = TRANSCRIPT_TAG.format(index=self._index) if config.tag_transcripts else ""
+        timings = session.conn.timings
+        reply = 0
+        if timings is not None:
+            reply, timings.replies = timings.replies, timings.replies + 1
         loop = asyncio.get_running_loop()
         start = loop.time()
         sent_ms = 0.0
         for number, chunk in enumerate(plan.chunks, start=1):
             due = start + max(0.0, sent_ms - pacing.burst_ms) / 1000.0 / pacing.speed
             await asyncio.sleep(max(0.0, due - loop.time()))
-            await session.send(messages.model_audio(chunk.pcm))
+            chunk_ms = len(chunk.pcm) / 2 / OUTPUT_RATE * 1000.0
+            message = messages.model_audio(chunk.pcm)
+            if timings is not None:
+                timings.chunk_t.append(time.monotonic())
+                timings.chunk_ms.append(
+                    (timings.chunk_ms[-1] if timings.chunk_ms else 0.0) + chunk_ms
+                )
+                timings.chunk_turn.append(reply)
+            await session.send(message)
             if transcribe:
                 for word in chunk.words:
-                    await session.send(messages.output_transcription(word))
-            sent_ms += len(chunk.pcm) / 2 / OUTPUT_RATE * 1000.0
+                    await session.send(messages.output_transcription(tag + word))
+                    tag = ""
+            sent_ms += chunk_ms
             if await session.perform(session.shared.script.take(MidReply(number), self._index)):
                 return False
         return not session.closing

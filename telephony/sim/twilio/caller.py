@@ -3,10 +3,15 @@
 Pure and synchronous. The stream calls :meth:`Caller.tick` once per frame slot with the slot's
 time and the state of the playback buffer; the caller advances its script and hands back the
 frame to send (speech or silence) plus any DTMF digits and whether to hang up.
+
+Audio is cut into frames, and each frame base64-encoded, once: generated speech and line noise
+are shared by every caller that uses the same step (same length, seed and level).
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,7 +20,7 @@ from typing import Literal
 import numpy as np
 
 from telephony.audio import ULAW_SILENCE, pcm16_to_ulaw
-from telephony.sim.speech import speech_like
+from telephony.sim.speech import SPEECH_LEVEL_DBFS, speech_like
 from telephony.sim.twilio.playout import PlayoutState
 from telephony.sim.twilio.protocol import FRAME_BYTES, SAMPLE_RATE
 from telephony.sim.twilio.script import (
@@ -47,12 +52,34 @@ class StepRecord:
     outcome: Outcome | None = None
 
 
+@dataclass(frozen=True)
+class Frames:
+    """Audio cut into 20 ms frames (the last one padded with silence), each also in base64."""
+
+    frames: tuple[bytes, ...]
+    encoded: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ulaw: bytes) -> Frames:
+        padded = ulaw + bytes([ULAW_SILENCE]) * (-len(ulaw) % FRAME_BYTES)
+        frames = tuple(padded[i : i + FRAME_BYTES] for i in range(0, len(padded), FRAME_BYTES))
+        return cls(frames, tuple(base64.b64encode(frame).decode("ascii") for frame in frames))
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+_NO_AUDIO = Frames((), ())
+
+
 @dataclass
 class Tick:
     """What to do in one frame slot."""
 
     frame: bytes
     speaking: bool
+    encoded: str = ""
+    """``frame`` in base64 (as it goes in a ``media`` message)."""
     speech_started: bool = False
     speech_ended: bool = False
     dtmf: list[str] = field(default_factory=list)
@@ -113,8 +140,8 @@ class Caller:
         self._hang_up_at_end = hang_up_at_end
         self._silence = _comfort_noise(comfort_noise_dbfs, seed)
         self._silence_offset = 0
-        self._utterance = b""
-        self._offset = 0
+        self._utterance = _NO_AUDIO
+        self._offset = 0  # frames of the utterance sent
         self._index = 0
         self._current: StepRecord | None = None
         self._target = 0
@@ -124,23 +151,16 @@ class Caller:
         self.hung_up = False
 
     @staticmethod
-    def _prepare(index: int, step: Step, seed: int) -> bytes:
+    def _prepare(index: int, step: Step, seed: int) -> Frames:
         if isinstance(step, Speak):
-            pcm = speech_like(
-                step.seconds,
-                SAMPLE_RATE,
-                seed=seed + index if step.seed is None else step.seed,
-                level_dbfs=step.level_dbfs,
-            )
-        elif isinstance(step, Interrupt):
-            pcm = speech_like(
-                step.speak_s, SAMPLE_RATE, seed=seed + index if step.seed is None else step.seed
-            )
-        elif isinstance(step, SpeakWav):
-            pcm = read_wav(step.path)
-        else:
-            return b""
-        return pcm16_to_ulaw(pcm.astype("<i2").tobytes())
+            own_seed = seed + index if step.seed is None else step.seed
+            return _speech(step.seconds, own_seed, step.level_dbfs)
+        if isinstance(step, Interrupt):
+            own_seed = seed + index if step.seed is None else step.seed
+            return _speech(step.speak_s, own_seed, SPEECH_LEVEL_DBFS)
+        if isinstance(step, SpeakWav):
+            return Frames.of(pcm16_to_ulaw(read_wav(step.path).astype("<i2").tobytes()))
+        return _NO_AUDIO
 
     @property
     def speaking(self) -> bool:
@@ -228,23 +248,32 @@ class Caller:
 
     def _fill_frame(self, tick: Tick) -> None:
         if self.speaking:
-            tick.speech_started = self._offset == 0
-            frame = self._utterance[self._offset : self._offset + FRAME_BYTES]
-            self._offset += len(frame)
-            tick.frame = frame + bytes([ULAW_SILENCE]) * (FRAME_BYTES - len(frame))
+            offset = self._offset
+            tick.speech_started = offset == 0
+            tick.frame = self._utterance.frames[offset]
+            tick.encoded = self._utterance.encoded[offset]
+            self._offset = offset + 1
             tick.speaking = True
             tick.speech_ended = not self.speaking
             return
-        start = self._silence_offset
-        tick.frame = self._silence[start : start + FRAME_BYTES]
-        self._silence_offset = (start + FRAME_BYTES) % len(self._silence)
+        offset = self._silence_offset
+        tick.frame = self._silence.frames[offset]
+        tick.encoded = self._silence.encoded[offset]
+        self._silence_offset = (offset + 1) % len(self._silence)
 
 
-def _comfort_noise(level_dbfs: float | None, seed: int) -> bytes:
+@functools.lru_cache(maxsize=256)
+def _speech(seconds: float, seed: int, level_dbfs: float) -> Frames:
+    pcm = speech_like(seconds, SAMPLE_RATE, seed=seed, level_dbfs=level_dbfs)
+    return Frames.of(pcm16_to_ulaw(pcm.astype("<i2").tobytes()))
+
+
+@functools.lru_cache(maxsize=64)
+def _comfort_noise(level_dbfs: float | None, seed: int) -> Frames:
     """One second of line noise to send between utterances, or digital silence (0xFF)."""
     if level_dbfs is None:
-        return bytes([ULAW_SILENCE]) * SAMPLE_RATE
+        return Frames.of(bytes([ULAW_SILENCE]) * SAMPLE_RATE)
     rng = np.random.default_rng(seed ^ 0x5EED)
     noise = rng.normal(0.0, 32768 * 10 ** (level_dbfs / 20), SAMPLE_RATE)
     pcm = np.clip(np.round(noise), -32768, 32767).astype("<i2")
-    return pcm16_to_ulaw(pcm.tobytes())
+    return Frames.of(pcm16_to_ulaw(pcm.tobytes()))

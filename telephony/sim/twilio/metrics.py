@@ -70,9 +70,9 @@ class CallMetrics:
 
 
 def compute_metrics(timeline: Timeline, *, late_frame_ms: float = LATE_FRAME_MS) -> CallMetrics:
-    events = timeline.events()
-    frames = [e for e in events if e.kind is EventKind.FRAME_SENT]
-    lateness = [_number(e, "late_ms") for e in frames]
+    events = timeline.events(include_frames=False)
+    frames = timeline.sent_frames()
+    lateness = frames.late_ms
     violations = Counter(str(e.data.get("violation")) for e in _of(events, EventKind.VIOLATION))
     echoed = _of(events, EventKind.MARK_ECHOED)
     clears = _of(events, EventKind.CLEAR_RECEIVED)
@@ -84,7 +84,7 @@ def compute_metrics(timeline: Timeline, *, late_frame_ms: float = LATE_FRAME_MS)
     turns, barge_ins = _turns_and_barge_ins(timeline, events)
     return CallMetrics(
         frames_sent=len(frames),
-        speech_frames_sent=sum(1 for e in frames if e.data.get("speaking") is True),
+        speech_frames_sent=sum(frames.speaking),
         late_frames=sum(1 for late in lateness if late > late_frame_ms),
         max_frame_lateness_ms=max(lateness, default=0.0),
         dtmf_sent=len(_of(events, EventKind.DTMF_SENT)),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -61,19 +62,30 @@ def start_message(
 def media_message(
     *, sequence_number: int, stream_sid: str, chunk: int, timestamp_ms: int, payload: bytes
 ) -> str:
-    return _dump(
-        {
-            "event": "media",
-            "sequenceNumber": str(sequence_number),
-            "media": {
-                "track": "inbound",
-                "chunk": str(chunk),
-                "timestamp": str(timestamp_ms),
-                "payload": base64.b64encode(payload).decode("ascii"),
-            },
-            "streamSid": stream_sid,
-        }
+    return encoded_media_message(
+        sequence_number=sequence_number,
+        stream_sid=stream_sid,
+        chunk=chunk,
+        timestamp_ms=timestamp_ms,
+        payload=base64.b64encode(payload).decode("ascii"),
     )
+
+
+def encoded_media_message(
+    *, sequence_number: int, stream_sid: str, chunk: int, timestamp_ms: int, payload: str
+) -> str:
+    """``media_message`` with the payload already in base64: the text is filled in directly
+    (50 of these a second per call), the same text ``json.dumps`` would write."""
+    return (
+        f'{{"event":"media","sequenceNumber":"{sequence_number}","media":{{"track":"inbound",'
+        f'"chunk":"{chunk}","timestamp":"{timestamp_ms}","payload":"{payload}"}},'
+        f'"streamSid":{_quoted(stream_sid)}}}'
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _quoted(text: str) -> str:
+    return json.dumps(text)
 
 
 def dtmf_message(*, sequence_number: int, stream_sid: str, digit: str) -> str:
@@ -201,6 +213,8 @@ def parse_server_message(frame: str | bytes, stream_sid: str) -> ServerMessage |
 
 
 def _shape_problem(obj: dict[str, Any], expected: frozenset[str], prefix: str) -> Violation | None:
+    if obj.keys() == expected:  # the usual case, checked cheaply
+        return None
     missing = expected - obj.keys()
     if missing:
         names = ", ".join(prefix + name for name in sorted(missing))

@@ -239,20 +239,19 @@ class MediaStream:
     async def _send_frame(self, slot: int, due: float, tick: Tick) -> None:
         setup = self.setup
         sequence = await self._send(
-            lambda seq: protocol.media_message(
+            lambda seq: protocol.encoded_media_message(
                 sequence_number=seq,
                 stream_sid=setup.stream_sid,
                 chunk=slot + 1,
                 timestamp_ms=slot * FRAME_MS,
-                payload=tick.frame,
+                payload=tick.encoded,
             )
         )
         sent = self._clock.now()
         self.said.extend(tick.frame)
         late_ms = max(0.0, (sent - due) * 1000)
-        self._timeline.add(
+        self._timeline.add_frame(
             sent,
-            EventKind.FRAME_SENT,
             chunk=slot + 1,
             sequence=sequence,
             speaking=tick.speaking,
@@ -301,8 +300,11 @@ class MediaStream:
                     inbound.echoed(mark)
                 deadline = inbound.playout.next_deadline()
                 timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+                # Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that comes
+                # as the wake-up event is set, and the call would never end.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._wake.wait()
         except ConnectionClosed:
             self._finish(EndReason.SERVER_CLOSED)
 

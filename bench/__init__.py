@@ -1,0 +1,1 @@
+"""Benchmarks: ``python bench/audio.py`` (audio conversion), ``python bench/calls.py`` (calls)."""

@@ -1,0 +1,180 @@
+"""The server under test, in its own process: ``python -m telephony serve``.
+
+Its environment is built from nothing but what it needs (no setting leaks in from the
+parent's environment, and its working directory is a fresh temporary one, so no ``.env`` is
+read): the public URL, Twilio credentials, an API token for ``/metrics``, a SQLite database
+in the working directory, and the Live emulator's client environment, which makes the server
+run "online" against the emulator. ``extra_env`` adds settings for experiments.
+"""
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+_TAG = re.compile(r"\[c(\d+)\] ")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """Start, watch, query and stop the server."""
+
+    def __init__(
+        self, workdir: Path, live_env: Mapping[str, str], extra_env: Mapping[str, str]
+    ) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.auth_token = secrets.token_hex(16)
+        self.api_token = secrets.token_urlsafe(24)
+        self.account_sid = "AC" + secrets.token_hex(16)
+        self.db_path = workdir / "bench.db"
+        self.log_path = workdir / "server.log"
+        self.env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
+        self.env.update(
+            PYTHONPATH=str(ROOT),
+            PUBLIC_URL=self.url,
+            TWILIO_AUTH_TOKEN=self.auth_token,
+            TWILIO_ACCOUNT_SID=self.account_sid,
+            API_TOKEN=self.api_token,
+            DATABASE_URL=f"sqlite+aiosqlite:///{self.db_path}",
+            LOG_LEVEL="WARNING",
+        )
+        self.env.update(live_env)
+        self.env.update(extra_env)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._client = httpx.AsyncClient(
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {self.api_token}"},
+            timeout=30.0,
+            trust_env=False,
+        )
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self._process is None else self._process.poll()
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"]
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [*command, "--port", str(self.port)],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def wait_ready(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not self.alive:
+                raise RuntimeError(f"the server exited with code {self.exit_code}")
+            try:
+                await self.metrics()
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.2)
+
+    async def metrics(self, window_s: float = 60.0) -> dict[str, Any]:
+        """``GET /metrics?window_s=...``."""
+        response = await self._client.get("/metrics", params={"window_s": window_s})
+        response.raise_for_status()
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def wait_idle(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """``/metrics`` once no call is in progress (every call has added its totals)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            report = await self.metrics()
+            if report["calls_active"] == 0 or time.monotonic() > deadline:
+                return report
+            await asyncio.sleep(0.1)
+
+    async def connections_by_call(
+        self, call_sids: Iterable[str], timeout_s: float = 30.0
+    ) -> dict[str, int]:
+        """CallSid -> the emulator connection that answered it, from the stored transcripts.
+
+        The emulator tags every reply's transcription with its connection (``[c17] ...``) and
+        the server stores agent turns; waits until every call has been marked ended.
+        """
+        wanted = set(call_sids)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            ended, found = await asyncio.to_thread(_read_tags, self.db_path, wanted)
+            if ended >= wanted or time.monotonic() > deadline:
+                return found
+            await asyncio.sleep(0.2)
+
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        await self._client.aclose()
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _read_tags(db_path: Path, wanted: set[str]) -> tuple[set[str], dict[str, int]]:
+    """(calls of ``wanted`` that have ended, CallSid -> tagged connection)."""
+    with contextlib.closing(
+        sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10.0)
+    ) as db:
+        ended = {
+            sid
+            for (sid,) in db.execute("SELECT call_sid FROM calls WHERE ended_at IS NOT NULL")
+            if sid in wanted
+        }
+        found: dict[str, int] = {}
+        rows = db.execute(
+            "SELECT calls.call_sid, call_turns.text FROM call_turns"
+            " JOIN calls ON calls.id = call_turns.call_id ORDER BY call_turns.seq"
+        )
+        for sid, text in rows:
+            if sid in wanted and sid not in found and (match := _TAG.match(text or "")):
+                found[sid] = int(match.group(1))
+    return ended, found

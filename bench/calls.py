@@ -1,0 +1,244 @@
+"""Concurrent calls through the real server: latency it adds, barge-in, CPU and memory per call.
+
+Run ``python bench/calls.py`` (a ramp of 1, 25, 50, 100, 200, 400 calls, 30 s each), or
+``--quick`` (1 and 10 calls, 12 s each, under a minute), ``--steps 1,25,50``, ``--duration S``.
+Results: one table on standard output and a JSON file (``bench/results/`` by default).
+
+Four processes, so that the peers' CPU is not charged to the server:
+
+- the server, exactly as deployed: ``python -m telephony serve`` with its settings in a clean
+  environment, "online" against the Live API emulator (``--server-env NAME=VALUE`` adds one);
+- the Live API emulator, with two options for benchmarks: it tags every reply's transcription
+  with its connection (``[c17] ...``), which the server stores with the call's transcript, so
+  the bench learns which connection served which CallSid; and it logs when caller audio came in
+  and reply audio and ``interrupted`` went out;
+- the callers: simulated Twilio calls (signed webhook, media stream, playback with marks and
+  ``clear``), each talking continuously (speak, listen, speak, talk over the next reply after
+  0.8 s of it, ...), started a few ms apart; plus min(N, 8) direct Live API clients that talk
+  the same way straight to the emulator, with no server: the baseline;
+- this process, which plans the steps, reads ``/proc`` and ``GET /metrics`` and does the sums.
+
+Each step has a measurement window that starts once every call has started and been greeted.
+Within it, with times from ``time.monotonic()`` (one clock for all processes on Linux):
+
+- up: a caller frame leaves the simulator -> its audio has arrived at the emulator (frame ``k``
+  is complete when the connection has received ``(k + 1) * 20`` ms of audio, less 3 ms);
+- down: a reply chunk leaves the emulator -> the caller's received audio reaches it (less a
+  tolerance of 1.5 ms, plus 0.5 ms per interruption before it, for what the server's converter
+  holds back and drops at a barge-in);
+- **added latency** = percentile(path through the server) - percentile(direct path), the same
+  percentile (p50, p99) of each, both measured in the same step under the same peer load;
+- interrupted -> clear: the emulator sends ``interrupted`` -> the simulator receives ``clear``
+  (close to the server's reaction, which the server also reports itself: ``(server)``, its
+  ``barge_in_reaction_ms``: ``interrupted`` in hand -> ``clear`` handed to the socket);
+- speech -> clear: the caller starts talking over agent audio -> ``clear`` arrives (includes
+  the emulator's 150 ms of voice detection);
+- greeting: the stream starts -> the first agent audio plays;
+- server CPU seconds per call-minute (``/proc/PID/stat``), resident memory per call (peak
+  ``VmRSS`` in the window minus the idle server's before the first step, over N), event-loop
+  lag p99 and frames dropped (the server's ``/metrics``), late frames (sent more than 10 ms
+  after their slot by the simulator: the callers' process is falling behind);
+- emulator and simulator CPU in % of one core: when one nears 100 %, the peers, not the
+  server, are the limit.
+
+The ramp stops early when calls fail, the server drops frames or dies, or the added p99
+exceeds 100 ms either way. Exit status: 0 when every call of every step worked, 1 when calls
+failed, 2 when the server died or a worker failed.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __name__ == "__main__" and not __package__:
+    # Run as a script: make the project importable.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.callbench import caller_worker, emulator_worker
+from bench.callbench.emulator_worker import Endpoint
+from bench.callbench.procstat import rss_bytes
+from bench.callbench.report import render, write_json
+from bench.callbench.server import ROOT, ServerProcess
+from bench.callbench.step import MAX_DIRECT, Bench, StepResult, run_step
+from bench.callbench.workers import Worker, WorkerError
+
+FULL_STEPS = (1, 25, 50, 100, 200, 400)
+QUICK_STEPS = (1, 10)
+FULL_DURATION_S = 30.0
+QUICK_DURATION_S = 12.0
+STOP_ADDED_P99_MS = 100.0
+IDLE_SETTLE_S = 1.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 and 10 calls, 12 s each")
+    parser.add_argument("--steps", type=_steps, help="numbers of calls, e.g. 1,25,50")
+    parser.add_argument("--duration", type=float, help="measurement window of each step, s")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra server setting, e.g. UPLINK_BATCH_MS=40 (repeatable)",
+    )
+    parser.add_argument(
+        "--json", type=Path, help="where to write the results (default: bench/results/)"
+    )
+    parser.add_argument(
+        "--direct",
+        type=int,
+        default=MAX_DIRECT,
+        metavar="K",
+        help=f"baseline clients per step: min(N, K) (default {MAX_DIRECT}; 0: no baseline)",
+    )
+    parser.add_argument(
+        "--no-stop", action="store_true", help="run every step even when the server falls behind"
+    )
+    args = parser.parse_args(argv)
+    if args.steps is None:
+        args.steps = QUICK_STEPS if args.quick else FULL_STEPS
+    if args.duration is None:
+        args.duration = QUICK_DURATION_S if args.quick else FULL_DURATION_S
+    for item in args.server_env:
+        if "=" not in item:
+            parser.error(f"--server-env wants NAME=VALUE, got {item!r}")
+    return args
+
+
+def _steps(text: str) -> tuple[int, ...]:
+    steps = tuple(int(part) for part in text.split(",") if part.strip())
+    if not steps or min(steps) < 1:
+        raise argparse.ArgumentTypeError("steps are positive numbers of calls, e.g. 1,25,50")
+    return steps
+
+
+def stop_reason(row: StepResult) -> str | None:
+    """Why the ramp should not go on after this step (None: it may)."""
+    if not row.server_alive:
+        return f"the server died at N={row.calls}"
+    if row.calls_failed:
+        return f"{row.calls_failed} of {row.calls} calls failed at N={row.calls}"
+    if row.frames_dropped:
+        return f"the server dropped {row.frames_dropped} frames at N={row.calls}"
+    for name, value in (("up", row.added_up_p99), ("down", row.added_down_p99)):
+        if value is not None and value > STOP_ADDED_P99_MS:
+            return f"added latency p99 {name} {value:.0f} ms at N={row.calls}"
+    return None
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if dirty else "")
+
+
+async def run(args: argparse.Namespace) -> int:
+    started = datetime.datetime.now(datetime.UTC)
+    extra_env = dict(item.split("=", 1) for item in args.server_env)
+    rows: list[StepResult] = []
+    stopped: str | None = None
+    status = 0
+    emulator = Worker("emulator", emulator_worker.main)
+    callers = Worker("callers", caller_worker.main)
+    with tempfile.TemporaryDirectory(prefix="callbench-") as workdir:
+        server: ServerProcess | None = None
+        try:
+            await asyncio.gather(emulator.ready(), callers.ready())
+            endpoint: Endpoint = await emulator.request("endpoint")
+            server = ServerProcess(Path(workdir), endpoint.client_env, extra_env)
+            server.start()
+            await server.wait_ready()
+            await asyncio.sleep(IDLE_SETTLE_S)
+            idle_rss = rss_bytes(server.pid)
+            bench = Bench(server, emulator, callers, endpoint, idle_rss)
+            print(
+                f"server pid {server.pid} on {server.url}, idle RSS {idle_rss / 2**20:.0f} MiB;"
+                f" emulator pid {emulator.pid}, callers pid {callers.pid}",
+                flush=True,
+            )
+            for seed, calls in enumerate(args.steps):
+                print(f"step: {calls} calls for {args.duration:.0f} s ...", flush=True)
+                began = time.monotonic()
+                row = await run_step(
+                    bench, calls, args.duration, direct_max=args.direct, seed=1000 * seed
+                )
+                rows.append(row)
+                print(
+                    f"  {row.calls_ok}/{calls} ok, added p99 up/down"
+                    f" {_num(row.added_up_p99)}/{_num(row.added_down_p99)} ms,"
+                    f" server CPU {_num(row.server_cpu_percent)}%"
+                    f" ({time.monotonic() - began:.0f} s)",
+                    flush=True,
+                )
+                stopped = stop_reason(row)
+                if row.calls_failed:
+                    status = max(status, 1)
+                if not row.server_alive:
+                    status = 2
+                    print(server.log_tail(), file=sys.stderr)
+                if stopped and not (args.no_stop and row.server_alive):
+                    break
+        except WorkerError as exc:
+            stopped = f"a worker failed: {exc}"
+            status = 2
+        finally:
+            if server is not None:
+                await server.stop()
+            for worker in (callers, emulator):
+                worker.stop()
+    print()
+    print(render(rows, stopped))
+    path = args.json or ROOT / "bench" / "results" / f"calls-{started:%Y%m%dT%H%M%S}.json"
+    meta: dict[str, Any] = {
+        "commit": git_commit(),
+        "started_at": started.isoformat(),
+        "steps_planned": list(args.steps),
+        "duration_s": args.duration,
+        "server_env": extra_env,
+        "direct_max": args.direct,
+        "cpus": os.cpu_count(),
+        "stopped": stopped,
+        "exit_status": status,
+    }
+    write_json(path, rows, meta)
+    print(f"\nResults: {path} (commit {meta['commit']})")
+    return status
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(run(args))
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
