@@ -13,7 +13,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from google.adk.models import BaseLlm
-from google.adk.sessions import DatabaseSessionService
 from sqlalchemy.engine import make_url
 
 from telephony import api, audio
@@ -22,6 +21,7 @@ from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.server import configure_logging
 from telephony.services import Services
+from telephony.sessions import CallSessionService
 from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
 from telephony.transcripts import TranscriptStore, create_engine
 from telephony.twilio import media, webhooks
@@ -72,7 +72,7 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         tokens=StreamTokens(secret, ttl_s=settings.stream_token_ttl_s),
         secret=secret,
         store=store,
-        session_service=DatabaseSessionService(db_engine=engine),
+        session_service=CallSessionService(db_engine=engine),
         run_config=live_run_config(),
         live_model=live_model,
         emulator=emulator,

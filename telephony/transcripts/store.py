@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -166,21 +166,27 @@ class TranscriptStore:
         """Store a finished turn and return its ``seq``: 1 for the first turn of the call, then 2...
 
         Numbers come from a counter on the call row, bumped in the same transaction, so writers
-        of one call queue on that row and never get the same number.
+        of one call queue on that row and never get the same number. Written with two Core
+        statements rather than the ORM's unit of work: this runs for every turn of every call.
         """
-        async with self._transaction(f"add a turn to call {call_sid}") as session:
-            bumped = await session.execute(
-                update(CallRow)
-                .where(CallRow.call_sid == call_sid)
-                .values(turn_count=CallRow.turn_count + 1)
-                .returning(CallRow.id, CallRow.turn_count)
-                .execution_options(synchronize_session=False)
-            )
-            row = bumped.one_or_none()
-            if row is None:
-                raise StorageError(f"no call {call_sid} to add a turn to")
-            call_id, seq = row
-            session.add(TurnRow(call_id=call_id, seq=seq, **turn.model_dump()))
+        try:
+            async with self._engine.begin() as connection:
+                bumped = await connection.execute(
+                    update(CallRow)
+                    .where(CallRow.call_sid == call_sid)
+                    .values(turn_count=CallRow.turn_count + 1)
+                    .returning(CallRow.id, CallRow.turn_count)
+                )
+                row = bumped.one_or_none()
+                if row is None:
+                    raise StorageError(f"no call {call_sid} to add a turn to")
+                call_id, seq = row
+                await connection.execute(
+                    insert(TurnRow),
+                    {"call_id": call_id, "seq": seq, **turn.model_dump()},
+                )
+        except _DATABASE_ERRORS as exc:
+            raise StorageError(f"could not add a turn to call {call_sid}") from exc
         logger.debug("call %s: turn %d stored (%s)", call_sid, seq, turn.speaker)
         return seq
 
