@@ -6,6 +6,7 @@ lives on ``app.state.services`` and is torn down when the app stops.
 """
 
 import contextlib
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +30,9 @@ from telephony.twilio.security import SignatureChecker, StreamTokens
 
 logger = logging.getLogger(__name__)
 
+GC_THRESHOLDS = (5_000, 50, 100)
+"""Allocations before a young collection; young ones per middle; middle ones per full."""
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Without ``settings``, they are read from the environment and ``.env``
@@ -43,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
             app.state.services = services
+            _calm_the_garbage_collector()
             yield
 
     app = FastAPI(title="telephony", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -77,6 +82,20 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         live_model=live_model,
         emulator=emulator,
     )
+
+
+def _calm_the_garbage_collector() -> None:
+    """Keep the cyclic garbage collector from pausing every call.
+
+    A full collection walks every object in the process: the libraries loaded at start make
+    that 25-150 ms with the event loop stopped, every few seconds under load, for almost
+    nothing (the call path's objects are freed by reference counting). Everything alive once
+    the app is built is moved out of the collector's sight, and the older generations are
+    collected far less often; the youngest generation still runs as usual.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
 
 
 def _signature_checker(settings: Settings) -> SignatureChecker | None:

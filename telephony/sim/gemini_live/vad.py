@@ -67,6 +67,9 @@ class EnergyVad:
         self.end_ms = end_ms
         self.gap_ms = gap_ms
         self.block_ms = block_ms
+        # A block is voiced when 10 * log10(mean square / full scale^2) >= threshold_dbfs, that
+        # is when its mean square reaches this (no logarithm per block).
+        self._threshold_power = FULL_SCALE**2 * 10.0 ** (threshold_dbfs / 10.0)
         self._rate: int | None = None
         self._pending = b""
         self._position_ms = 0.0
@@ -98,12 +101,13 @@ class EnergyVad:
         self._pending = data[whole:]
         if not whole:
             return []
-        samples = np.frombuffer(data[:whole], dtype="<i2")
-        levels = block_levels_dbfs(samples, block_bytes // 2)
+        block = block_bytes // 2
+        blocks = np.frombuffer(data[:whole], dtype="<i2").astype(np.float64).reshape(-1, block)
+        mean_square = np.einsum("ij,ij->i", blocks, blocks) / block
         block_ms = block_bytes / 2 / rate * 1000.0
         events: list[VadEvent] = []
-        for level in levels:
-            event = self._step(bool(level >= self.threshold_dbfs), block_ms)
+        for voiced in (mean_square >= self._threshold_power).tolist():
+            event = self._step(voiced, block_ms)
             if event is not None:
                 events.append(event)
         return events

@@ -10,6 +10,7 @@ Audio is base64 in either alphabet (the SDK uses the URL-safe one).
 
 import base64
 import binascii
+import functools
 import json
 import re
 from typing import Any
@@ -79,6 +80,7 @@ def decode_base64(text: str) -> bytes:
         raise WireError("invalid base64 data") from exc
 
 
+@functools.lru_cache(maxsize=256)
 def pcm_rate(mime_type: str) -> int | None:
     """Sample rate of an ``audio/pcm`` MIME type (16 kHz when unstated); None for other types."""
     if not mime_type.lower().startswith("audio/pcm"):
@@ -182,10 +184,18 @@ def _field(obj: object, snake_name: str) -> Any:
         return None
     if snake_name in obj:
         return obj[snake_name]
+    return obj.get(_camel(snake_name))
+
+
+# Names repeat in every message: each spelling is worked out once (the caches are bounded,
+# since clients choose the top-level keys).
+@functools.lru_cache(maxsize=256)
+def _camel(snake_name: str) -> str:
     head, *rest = snake_name.split("_")
-    return obj.get(head + "".join(word.capitalize() for word in rest))
+    return head + "".join(word.capitalize() for word in rest)
 
 
+@functools.lru_cache(maxsize=256)
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 

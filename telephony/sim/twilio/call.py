@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from datetime import UTC, datetime
 
 import httpx
@@ -31,7 +30,7 @@ from telephony.sim.twilio.stream import MediaStream, StreamOutcome, StreamSetup
 from telephony.sim.twilio.timeline import EventKind, Timeline
 from telephony.sim.twilio.twiml import Twiml, TwimlError, Verb, parse_twiml, stream_url_problems
 from telephony.sim.twilio.wavfile import write_wav
-from telephony.sim.twilio.webhook import WebhookExchange, post_signed
+from telephony.sim.twilio.webhook import WebhookExchange, default_ssl_context, post_signed
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +181,7 @@ class SimulatedCall:
 
     async def _post_webhook(self) -> WebhookExchange:
         cfg = self.config
-        verify: ssl.SSLContext | bool = cfg.ssl_context or True
+        verify = cfg.ssl_context or default_ssl_context()
         self.timeline.add(self._clock.now(), EventKind.WEBHOOK_SENT)
         async with httpx.AsyncClient(trust_env=False, verify=verify) as client:
             exchange = await post_signed(

@@ -25,7 +25,7 @@ from telephony.sim.twilio.config import API_VERSION, CallConfig
 from telephony.sim.twilio.endpoints import Endpoints
 from telephony.sim.twilio.result import CallResult
 from telephony.sim.twilio.script import Hangup, Step, WaitForGreeting
-from telephony.sim.twilio.webhook import post_signed
+from telephony.sim.twilio.webhook import default_ssl_context, post_signed
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ async def place_call(
         )
     )
     attach(call)
-    async with httpx.AsyncClient(trust_env=False, verify=callee.ssl_context or True) as client:
+    verify = callee.ssl_context or default_ssl_context()
+    async with httpx.AsyncClient(trust_env=False, verify=verify) as client:
         callbacks = _Callbacks(client, callee, call, values.get("StatusCallback"), events)
         await callbacks.send("initiated")
         await callbacks.send("ringing")
