@@ -81,6 +81,19 @@ class CallStats:
     def bad_total(self) -> int:
         return sum(self.bad_messages.values())
 
+    def add(self, other: "CallStats") -> None:
+        """Add another call's counters to these (for process totals)."""
+        for name in _COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for kind, count in other.bad_messages.items():
+            self.bad_messages[kind] = self.bad_messages.get(kind, 0) + count
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _COUNTERS} | {"bad_messages": self.bad_total}
+
+
+_COUNTERS = tuple(name for name in CallStats.__dataclass_fields__ if name != "bad_messages")
+
 
 class _CallerGone(Exception):
     """Sending to Twilio failed because the socket is closed."""

@@ -20,25 +20,13 @@ WINDOW_SAMPLES = 20 * 60 * 15
 
 
 @dataclass(slots=True)
-class CallTotals:
-    """Counters summed over the calls that ended in this process."""
-
-    calls: int = 0
-    frames_in: int = 0
-    audio_direct: int = 0
-    audio_queued: int = 0
-    frames_dropped: int = 0
-    media_out: int = 0
-    clears: int = 0
-    bad_messages: int = 0
-
-
-@dataclass(slots=True)
 class Metrics:
     """What ``GET /metrics`` reports for this process."""
 
     clock: Callable[[], float] = time.monotonic
-    totals: CallTotals = field(default_factory=CallTotals)
+    calls_ended: int = 0
+    totals: CallStats = field(default_factory=CallStats)
+    """The counters of every call that ended in this process, summed."""
     _lag: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=WINDOW_SAMPLES))
     _barge_in: deque[tuple[float, float]] = field(
         default_factory=lambda: deque(maxlen=WINDOW_SAMPLES)
@@ -49,15 +37,8 @@ class Metrics:
         self._barge_in.append((self.clock(), reaction_ms))
 
     def call_ended(self, stats: CallStats) -> None:
-        totals = self.totals
-        totals.calls += 1
-        totals.frames_in += stats.frames_in
-        totals.audio_direct += stats.audio_direct
-        totals.audio_queued += stats.audio_queued
-        totals.frames_dropped += stats.frames_dropped
-        totals.media_out += stats.media_out
-        totals.clears += stats.clears
-        totals.bad_messages += stats.bad_total
+        self.calls_ended += 1
+        self.totals.add(stats)
 
     @contextlib.asynccontextmanager
     async def monitoring(self) -> AsyncIterator[None]:
@@ -82,9 +63,7 @@ class Metrics:
         since = self.clock() - window_s
         return {
             "calls_active": active_calls,
-            "totals": {
-                name: getattr(self.totals, name) for name in CallTotals.__dataclass_fields__
-            },
+            "totals": {"calls": self.calls_ended} | self.totals.as_dict(),
             "window_s": window_s,
             "loop_lag_ms": _summary(v for t, v in self._lag if t >= since),
             "barge_in_reaction_ms": _summary(v for t, v in self._barge_in if t >= since),
