@@ -1,8 +1,10 @@
 """Concurrent calls through the real server: latency it adds, barge-in, CPU and memory per call.
 
 Run ``python bench/calls.py`` (a ramp of 1, 25, 50, 100, 200, 400 calls, 30 s each), or
-``--quick`` (1 and 10 calls, 12 s each, under a minute), ``--steps 1,25,50``, ``--duration S``.
-Results: one table on standard output and a JSON file (``bench/results/`` by default).
+``--quick`` (1 and 10 calls, 12 s each, under a minute), ``--steps 1,25,50``, ``--duration S``;
+``--server-env NAME=VALUE`` passes a setting to the server, ``--no-stop`` runs every step,
+``--pin`` gives the server a CPU of its own (the peers share the others).
+Results: one table on standard output and a JSON file (``bench/results/`` by default, ``--json``).
 
 Four processes, so that the peers' CPU is not charged to the server:
 
@@ -38,8 +40,9 @@ Within it, with times from ``time.monotonic()`` (one clock for all processes on 
   ``VmRSS`` in the window minus the idle server's before the first step, over N), event-loop
   lag p99 and frames dropped (the server's ``/metrics``), late frames (sent more than 10 ms
   after their slot by the simulator: the callers' process is falling behind);
-- emulator and simulator CPU in % of one core: when one nears 100 %, the peers, not the
-  server, are the limit.
+- emulator and simulator CPU in % of one core (and per connection): when one nears 100 %, or
+  the server, the peers and this process together need more cores than there are, the peers,
+  not the server, are the limit. The idle server's own CPU is printed before the first step.
 
 The ramp stops early when calls fail, the server drops frames or dies, or the added p99
 exceeds 100 ms either way. Exit status: 0 when every call of every step worked, 1 when calls
@@ -64,7 +67,7 @@ if __name__ == "__main__" and not __package__:
 
 from bench.callbench import caller_worker, emulator_worker
 from bench.callbench.emulator_worker import Endpoint
-from bench.callbench.procstat import rss_bytes
+from bench.callbench.procstat import rss_bytes, sample
 from bench.callbench.report import render, write_json
 from bench.callbench.server import ROOT, ServerProcess
 from bench.callbench.step import MAX_DIRECT, Bench, StepResult, run_step
@@ -76,6 +79,7 @@ FULL_DURATION_S = 30.0
 QUICK_DURATION_S = 12.0
 STOP_ADDED_P99_MS = 100.0
 IDLE_SETTLE_S = 1.0
+IDLE_CPU_S = 2.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -99,6 +103,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=MAX_DIRECT,
         metavar="K",
         help=f"baseline clients per step: min(N, K) (default {MAX_DIRECT}; 0: no baseline)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="give the server CPU 0 to itself; the emulator, callers and bench share the rest",
     )
     parser.add_argument(
         "--no-stop", action="store_true", help="run every step even when the server falls behind"
@@ -160,6 +169,7 @@ async def run(args: argparse.Namespace) -> int:
     started = datetime.datetime.now(datetime.UTC)
     extra_env = dict(item.split("=", 1) for item in args.server_env)
     rows: list[StepResult] = []
+    meta_idle: dict[str, float] = {}
     stopped: str | None = None
     status = 0
     emulator = Worker("emulator", emulator_worker.main)
@@ -172,12 +182,16 @@ async def run(args: argparse.Namespace) -> int:
             server = ServerProcess(Path(workdir), endpoint.client_env, extra_env)
             server.start()
             await server.wait_ready()
+            if args.pin:
+                _pin(server.pid, [emulator.pid, callers.pid, os.getpid()])
             await asyncio.sleep(IDLE_SETTLE_S)
             idle_rss = rss_bytes(server.pid)
+            idle_cpu = await _idle_cpu_percent(server.pid)
+            meta_idle.update(rss_mib=idle_rss / 2**20, cpu_percent=idle_cpu)
             bench = Bench(server, emulator, callers, endpoint, idle_rss)
             print(
-                f"server pid {server.pid} on {server.url}, idle RSS {idle_rss / 2**20:.0f} MiB;"
-                f" emulator pid {emulator.pid}, callers pid {callers.pid}",
+                f"server pid {server.pid} on {server.url}, idle: RSS {idle_rss / 2**20:.0f} MiB,"
+                f" CPU {idle_cpu:.1f}%; emulator pid {emulator.pid}, callers pid {callers.pid}",
                 flush=True,
             )
             for seed, calls in enumerate(args.steps):
@@ -220,13 +234,39 @@ async def run(args: argparse.Namespace) -> int:
         "duration_s": args.duration,
         "server_env": extra_env,
         "direct_max": args.direct,
+        "pinned": args.pin,
         "cpus": os.cpu_count(),
+        "server_idle": meta_idle,
         "stopped": stopped,
         "exit_status": status,
     }
     write_json(path, rows, meta)
     print(f"\nResults: {path} (commit {meta['commit']})")
     return status
+
+
+def _pin(server: int, others: list[int]) -> None:
+    """The server alone on the first CPU it may use, everything else on the remaining ones."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("--pin needs at least two CPUs")
+    _set_affinity(server, {cpus[0]})
+    for pid in others:
+        _set_affinity(pid, set(cpus[1:]))
+
+
+def _set_affinity(pid: int, cpus: set[int]) -> None:
+    # Per thread: threads started later inherit their creator's affinity, not the process's.
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), cpus)
+
+
+async def _idle_cpu_percent(pid: int) -> float:
+    """The idle server's own CPU use (its lag monitor, ...), in % of a core."""
+    first = sample(time.monotonic(), {"server": pid})
+    await asyncio.sleep(IDLE_CPU_S)
+    return sample(time.monotonic(), {"server": pid}).percent_since(first)["server"]
 
 
 def _num(value: float | None) -> str:

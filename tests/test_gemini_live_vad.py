@@ -110,6 +110,28 @@ def test_chunked_input_gives_the_same_events_as_whole_input(sizes: list[int]) ->
     assert [type(e) for e in whole] == [SpeechStarted, SpeechEnded] * 2
 
 
+@settings(deadline=None, max_examples=50)
+@given(
+    st.lists(st.floats(min_value=-46.0, max_value=-34.0), min_size=1, max_size=30),
+    st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_a_block_is_voiced_exactly_when_its_level_reaches_the_threshold(
+    levels_dbfs: list[float], seed: int
+) -> None:
+    # Noise blocks of 10 ms at levels around the -40 dBFS threshold; with start_ms of one block,
+    # speech starts at the first block whose level (block_levels_dbfs) reaches the threshold.
+    rng = np.random.default_rng(seed)
+    blocks = [rng.normal(0.0, 32768 * 10 ** (level / 20), 160) for level in levels_dbfs]
+    samples = np.clip(np.round(np.concatenate(blocks)), -32768, 32767).astype(np.int16)
+    levels = block_levels_dbfs(samples, 160)
+    voiced = [i for i, level in enumerate(levels) if level >= -40.0]
+
+    events = EnergyVad(threshold_dbfs=-40.0, start_ms=10).feed(samples.tobytes(), RATE)
+
+    starts = [e.at_ms for e in events if isinstance(e, SpeechStarted)]
+    assert starts[:1] == [10.0 * i for i in voiced[:1]]
+
+
 def test_other_sample_rates() -> None:
     pcm = speech_like(1.0, 8000).astype("<i2").tobytes() + bytes(2 * 8000)
 

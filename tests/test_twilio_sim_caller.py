@@ -1,5 +1,6 @@
 """The caller script on a manual clock: speech frames, waiting for replies, barge-in, DTMF."""
 
+import base64
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -168,3 +169,21 @@ def test_speak_wav_resamples_to_8k(tmp_path: Path) -> None:
     h = Harness([SpeakWav(path)])
     ticks = h.run(2.0)
     assert sum(t.speaking for t in ticks) == 50  # one second at 8 kHz
+
+
+@pytest.mark.parametrize("noise", [None, -60.0])
+def test_every_frame_comes_with_its_base64(noise: float | None) -> None:
+    h = Harness([Silence(0.1), Speak(0.35), Silence(0.1), Hangup()], comfort_noise_dbfs=noise)
+
+    ticks = [t for t in h.run(2.0) if not t.hang_up]
+
+    assert len(ticks) == 5 + 18 + 5
+    assert all(t.encoded == base64.b64encode(t.frame).decode("ascii") for t in ticks)
+    assert ticks[5 + 17].frame.endswith(b"\xff" * 80)  # the last 10 ms padded with silence
+
+
+def test_callers_saying_the_same_share_its_frames() -> None:
+    first = Harness([Speak(0.5, seed=9), Hangup()]).run(1.0)
+    second = Harness([Speak(0.5, seed=9), Hangup()], seed=4).run(1.0)
+
+    assert all(a.frame is b.frame for a, b in zip(first, second, strict=True) if a.speaking)

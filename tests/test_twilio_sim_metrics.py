@@ -76,3 +76,45 @@ def test_timeline_exports_jsonl_without_frames() -> None:
     lines = tl.to_jsonl().splitlines()
     assert lines == ['{"t_ms": 500.0, "kind": "mark_echoed", "name": "x"}']
     assert len(tl.to_jsonl(include_frames=True).splitlines()) == 2
+
+
+def _two_timelines() -> tuple[Timeline, Timeline]:
+    """The same call recorded twice: frames as events, and frames kept compactly."""
+    as_events, compact = Timeline(origin=10.0), Timeline(origin=10.0)
+    for tl in (as_events, compact):
+        tl.add(10.0, EventKind.START_SENT)
+    for slot, (t, speaking, late) in enumerate(
+        [(10.02, False, 0.1), (10.04, True, 11.0), (10.04, True, 0.0), (10.08, False, 2.5)]
+    ):
+        data = {"chunk": slot + 1, "sequence": slot + 2, "speaking": speaking, "late_ms": late}
+        as_events.add(t, EventKind.FRAME_SENT, **data)
+        compact.add_frame(t, chunk=slot + 1, sequence=slot + 2, speaking=speaking, late_ms=late)
+        if slot == 1:
+            for tl in (as_events, compact):
+                tl.add(t, EventKind.SPEECH_STARTED, chunk=slot + 1)
+    for tl in (as_events, compact):
+        tl.add(10.03, EventKind.MEDIA_RECEIVED, bytes=160, ms=20.0)
+    return as_events, compact
+
+
+def test_frames_kept_compactly_read_back_as_events() -> None:
+    as_events, compact = _two_timelines()
+
+    assert compact.events() == as_events.events()
+    assert compact.of(EventKind.FRAME_SENT) == as_events.of(EventKind.FRAME_SENT)
+    assert compact.count(EventKind.FRAME_SENT) == as_events.count(EventKind.FRAME_SENT) == 4
+    assert len(compact) == len(as_events) == 7
+    assert compact.to_jsonl(include_frames=True) == as_events.to_jsonl(include_frames=True)
+    assert compact.to_jsonl() == as_events.to_jsonl()
+    assert compute_metrics(compact) == compute_metrics(as_events)
+    assert compute_metrics(compact).late_frames == 1
+
+
+def test_sent_frames_come_in_the_order_sent_either_way() -> None:
+    for tl in _two_timelines():
+        frames = tl.sent_frames()
+
+        assert list(frames.chunk) == [1, 2, 3, 4]
+        assert list(frames.t) == [10.02, 10.04, 10.04, 10.08]
+        assert list(frames.speaking) == [0, 1, 1, 0]
+        assert list(frames.late_ms) == [0.1, 11.0, 0.0, 2.5]

@@ -113,6 +113,31 @@ def test_media_message_uses_strings_for_numbers() -> None:
     assert base64.b64decode(message["media"]["payload"]) == b"\xff" * 160
 
 
+@pytest.mark.parametrize("stream_sid", [SID, 'MZ"quoted\\slash\u00e9'])
+def test_media_message_text_is_what_json_writes(stream_sid: str) -> None:
+    payload = bytes(range(160))
+    expected = json.dumps(
+        {
+            "event": "media",
+            "sequenceNumber": "12",
+            "media": {
+                "track": "inbound",
+                "chunk": "11",
+                "timestamp": "200",
+                "payload": base64.b64encode(payload).decode("ascii"),
+            },
+            "streamSid": stream_sid,
+        },
+        separators=(",", ":"),
+    )
+
+    text = protocol.media_message(
+        sequence_number=12, stream_sid=stream_sid, chunk=11, timestamp_ms=200, payload=payload
+    )
+
+    assert text == expected
+
+
 def test_dtmf_mark_and_stop_messages() -> None:
     dtmf = json.loads(protocol.dtmf_message(sequence_number=5, stream_sid=SID, digit="#"))
     assert dtmf["dtmf"] == {"track": "inbound_track", "digit": "#"}

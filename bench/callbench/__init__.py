@@ -1,7 +1,8 @@
 """The call benchmark's parts (``python bench/calls.py`` runs it).
 
-``records`` (what crosses process boundaries), ``latency`` (matching sends with arrivals),
-``conversation`` (what callers say), ``direct`` (the baseline client), ``emulator_worker`` and
-``caller_worker`` (the peers' processes), ``server`` (the server under test), ``procstat``
-(CPU and memory from ``/proc``), ``step`` (one step of the ramp), ``report`` (table and JSON).
+``records`` (what crosses process boundaries), ``workers`` (processes driven over a pipe),
+``emulator_worker`` and ``caller_worker`` (the peers), ``conversation`` (what callers say),
+``direct`` (the baseline client), ``server`` (the server under test), ``procstat`` (CPU and
+memory from ``/proc``), ``latency`` (matching sends with arrivals), ``analysis`` (delays per
+path in a window), ``step`` (one step of the ramp), ``report`` (the table and the JSON).
 """

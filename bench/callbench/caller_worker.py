@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator
 from multiprocessing.connection import Connection
 from typing import Any
 
-from bench.callbench import workers
-from bench.callbench.conversation import caller_script
+from bench.callbench import conversation, workers
 from bench.callbench.direct import DirectCaller
+from bench.callbench.direct import prepare_speech as direct_speech
 from bench.callbench.records import CallData, DirectData, StepOutput, StepPlan
 from telephony.sim.twilio import CallConfig, CallResult, EventKind, SimulatedCall
+from telephony.sim.twilio.metrics import LATE_FRAME_MS
 
 _NAN = float("nan")
 
@@ -41,6 +42,8 @@ async def _session() -> AsyncIterator[workers.Handler]:
 async def run_step(plan: StepPlan) -> StepOutput:
     """Place ``plan.calls`` calls and run ``plan.direct`` baseline clients until ``end_t``."""
     live_ssl = ssl.create_default_context(cafile=plan.live_ca_path)
+    conversation.prepare_speech()
+    direct_speech()
     async with asyncio.TaskGroup() as group:
         calls = [group.create_task(_call(plan, i)) for i in range(plan.calls)]
         direct = [group.create_task(_direct(plan, i, live_ssl)) for i in range(plan.direct)]
@@ -54,7 +57,7 @@ async def _call(plan: StepPlan, caller: int) -> CallData:
         server_url=plan.server_url,
         auth_token=plan.auth_token,
         account_sid=plan.account_sid,
-        script=caller_script(caller, plan.end_t - start),
+        script=conversation.caller_script(caller, plan.end_t - start),
         hang_up_at_end=False,
         max_duration_s=max(1.0, plan.end_t - time.monotonic()),
         seed=plan.seed + caller,
@@ -94,6 +97,9 @@ def call_data(result: CallResult) -> CallData:
     frames = timeline.sent_frames()
     # Frame k is the k-th slot of the stream (chunk k + 1); they are sent in that order.
     data.frame_t = array("d", frames.t)
+    data.late_t.extend(
+        t for t, late in zip(frames.t, frames.late_ms, strict=True) if late > LATE_FRAME_MS
+    )
     received_ms = 0.0
     for event in timeline.events(include_frames=False):
         kind = event.kind

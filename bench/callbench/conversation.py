@@ -12,6 +12,7 @@ import numpy as np
 
 from telephony.sim.speech import speech_like
 from telephony.sim.twilio import Interrupt, Speak, Step, WaitForGreeting, WaitForReply
+from telephony.sim.twilio.caller import Caller
 
 SPEAK_S = 1.5
 INTERRUPT_AFTER_MS = 800.0
@@ -50,3 +51,9 @@ def speech_pcm(seconds: float, seed: int, rate: int) -> bytes:
     """Speech-like PCM16 audio at ``rate`` Hz, made once per (seconds, seed, rate)."""
     samples: np.ndarray = speech_like(seconds, rate, seed=seed)
     return samples.astype("<i2").tobytes()
+
+
+def prepare_speech() -> None:
+    """Make every caller voice's audio now (it is cached), not while the calls run."""
+    for caller in range(2 * VOICES):
+        Caller(_cycle(caller % VOICES, caller % 2 == 1))

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import re
 import ssl
 import time
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from bench.callbench.conversation import (
     VOICES,
     speech_pcm,
 )
-from bench.callbench.records import DirectData
+from bench.callbench.records import DirectData, tagged_connection
 
 MODEL = "models/gemini-2.5-flash-native-audio-preview-12-2025"
 """A 2.5-style Live model, like the default agent's: audio goes in ``mediaChunks``."""
@@ -39,7 +38,6 @@ FRAME_S = 0.020
 FRAME_BYTES = INPUT_RATE * 2 // 50
 GREETING_CUE = "[The phone call has just been connected. Greet the caller.]"
 REPLY_GAP_S = 0.4
-TAG = re.compile(r"\[c(\d+)\] ")
 
 
 def _media_message(pcm: bytes) -> str:
@@ -64,6 +62,14 @@ def _speech(seconds: float, seed: int) -> tuple[str, ...]:
     if key not in _SPEECH:
         _SPEECH[key] = _frames(speech_pcm(seconds, seed, INPUT_RATE))
     return _SPEECH[key]
+
+
+def prepare_speech() -> None:
+    """Make every voice's frames now (they are cached), not while the clients run."""
+    for caller in range(VOICES):
+        for step in _cycle(caller):
+            if isinstance(step, _Speak | _Interrupt):
+                _speech(step.seconds, step.seed)
 
 
 class _Ear:
@@ -115,8 +121,7 @@ class _Interrupt:
 _Step = _Listen | _Speak | _Interrupt
 
 
-def _steps(caller: int) -> Iterator[_Step]:
-    """The same conversation as ``conversation.caller_script``, endlessly."""
+def _cycle(caller: int) -> list[_Step]:
     seed = 100 * (caller % VOICES)
     cycle: list[_Step] = [
         _Speak(SPEAK_S, seed + 1),
@@ -125,8 +130,12 @@ def _steps(caller: int) -> Iterator[_Step]:
         _Interrupt(INTERRUPT_AFTER_MS, INTERRUPT_SPEAK_S, seed + 3),
         _Listen(),
     ]
-    if caller % 2:
-        cycle = cycle[2:] + cycle[:2]
+    return cycle[2:] + cycle[:2] if caller % 2 else cycle
+
+
+def _steps(caller: int) -> Iterator[_Step]:
+    """The same conversation as ``conversation.caller_script``, endlessly."""
+    cycle = _cycle(caller)
     yield _Listen()  # the greeting
     while True:
         yield from cycle
@@ -249,9 +258,7 @@ class DirectCaller:
             self._ear.clear(now)
         said = content.get("outputTranscription")
         if data.connection is None and said is not None:
-            match = TAG.match(said.get("text", ""))
-            if match:
-                data.connection = int(match.group(1))
+            data.connection = tagged_connection(said.get("text", ""))
 
 
 def _setup() -> dict[str, object]:

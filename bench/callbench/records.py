@@ -5,8 +5,19 @@ and a few scalars, never timelines or audio. Times are ``time.monotonic()`` seco
 comparable between processes on Linux.
 """
 
+import re
 from array import array
 from dataclasses import dataclass, field
+
+from telephony.sim.gemini_live.config import TRANSCRIPT_TAG
+
+_TAG = re.compile(re.escape(TRANSCRIPT_TAG).replace(re.escape("{index}"), r"(\d+)"))
+
+
+def tagged_connection(text: str) -> int | None:
+    """The emulator connection a transcript tag at the start of ``text`` names, if any."""
+    match = _TAG.match(text)
+    return int(match.group(1)) if match else None
 
 
 def floats() -> "array[float]":
@@ -29,6 +40,8 @@ class CallData:
     timed_out_steps: int = 0
     frame_t: "array[float]" = field(default_factory=floats)
     """Send time of frame ``k`` at index ``k`` (every frame from the first)."""
+    late_t: "array[float]" = field(default_factory=floats)
+    """Send times of the late frames."""
     media_t: "array[float]" = field(default_factory=floats)
     media_ms: "array[float]" = field(default_factory=floats)
     """Agent audio received so far after each ``media`` message, ms."""

@@ -104,6 +104,7 @@ def path_table(rows: Sequence[StepResult]) -> str:
         "server CPU%",
         "RSS MiB",
         "reply p50",
+        "emulator/sim CPU% per conn",
     )
     body = [
         (
@@ -117,6 +118,7 @@ def path_table(rows: Sequence[StepResult]) -> str:
             _ms(r.server_cpu_percent, 0),
             _ms(r.server_rss_mib, 0),
             _ms(r.reply.p50, 0),
+            _pair(r.emulator_cpu_per_connection, r.callers_cpu_per_call, 2),
         )
         for r in rows
     ]
@@ -156,6 +158,14 @@ def write_json(path: Path, rows: Sequence[StepResult], meta: dict[str, Any]) -> 
     document = {
         **meta,
         "largest_n_added_p99_under_20ms": largest_within(rows),
-        "steps": [{**dataclasses.asdict(row), "calls_failed": row.calls_failed} for row in rows],
+        "steps": [
+            {
+                **dataclasses.asdict(row),
+                "calls_failed": row.calls_failed,
+                "emulator_cpu_per_connection": row.emulator_cpu_per_connection,
+                "callers_cpu_per_call": row.callers_cpu_per_call,
+            }
+            for row in rows
+        ],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

@@ -10,7 +10,6 @@ run "online" against the emulator. ``extra_env`` adds settings for experiments.
 import asyncio
 import contextlib
 import os
-import re
 import secrets
 import socket
 import sqlite3
@@ -23,9 +22,10 @@ from typing import Any
 
 import httpx
 
+from bench.callbench.records import tagged_connection
+
 ROOT = Path(__file__).resolve().parents[2]
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
-_TAG = re.compile(r"\[c(\d+)\] ")
 
 
 def free_port() -> int:
@@ -134,7 +134,7 @@ class ServerProcess:
         wanted = set(call_sids)
         deadline = time.monotonic() + timeout_s
         while True:
-            ended, found = await asyncio.to_thread(_read_tags, self.db_path, wanted)
+            ended, found = await asyncio.to_thread(read_tags, self.db_path, wanted)
             if ended >= wanted or time.monotonic() > deadline:
                 return found
             await asyncio.sleep(0.2)
@@ -159,8 +159,9 @@ class ServerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _read_tags(db_path: Path, wanted: set[str]) -> tuple[set[str], dict[str, int]]:
-    """(calls of ``wanted`` that have ended, CallSid -> tagged connection)."""
+def read_tags(db_path: Path, wanted: set[str]) -> tuple[set[str], dict[str, int]]:
+    """(calls of ``wanted`` that have ended, CallSid -> the connection its first tagged turn
+    names), read from the server's SQLite file (tables ``calls`` and ``call_turns``)."""
     with contextlib.closing(
         sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10.0)
     ) as db:
@@ -175,6 +176,7 @@ def _read_tags(db_path: Path, wanted: set[str]) -> tuple[set[str], dict[str, int
             " JOIN calls ON calls.id = call_turns.call_id ORDER BY call_turns.seq"
         )
         for sid, text in rows:
-            if sid in wanted and sid not in found and (match := _TAG.match(text or "")):
-                found[sid] = int(match.group(1))
+            connection = tagged_connection(text or "")
+            if sid in wanted and sid not in found and connection is not None:
+                found[sid] = connection
     return ended, found

@@ -12,11 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import numpy as np
 
 from bench.callbench.analysis import PathDelays, direct_path, server_path
 from bench.callbench.emulator_worker import Endpoint
-from bench.callbench.latency import NO_SAMPLES, Percentiles, difference
+from bench.callbench.latency import NO_SAMPLES, Percentiles, difference, in_window
 from bench.callbench.procstat import CpuSample, rss_bytes, sample
 from bench.callbench.records import CallData, LinkData, StepOutput, StepPlan
 from bench.callbench.server import ServerProcess
@@ -94,6 +95,9 @@ class StepResult:
     frames_in: int = 0
     frames_dropped: int = 0
     late_frames: int = 0
+    """Frames the simulator sent more than 10 ms after their slot, within the window."""
+    late_frames_all: int = 0
+    """The same over the whole calls (starting calls makes some late)."""
     violations: int = 0
     emulator_cpu_percent: float | None = None
     callers_cpu_percent: float | None = None
@@ -103,6 +107,18 @@ class StepResult:
     @property
     def calls_failed(self) -> int:
         return self.calls - self.calls_ok
+
+    @property
+    def emulator_cpu_per_connection(self) -> float | None:
+        """The emulator's CPU per connection (calls and baseline clients), % of a core."""
+        total = self.emulator_cpu_percent
+        return None if total is None else total / (self.calls + self.direct_clients)
+
+    @property
+    def callers_cpu_per_call(self) -> float | None:
+        """The callers' process CPU per call or baseline client, % of a core."""
+        total = self.callers_cpu_percent
+        return None if total is None else total / (self.calls + self.direct_clients)
 
 
 @dataclass
@@ -119,6 +135,7 @@ class Bench:
 async def run_step(
     bench: Bench, calls: int, duration_s: float, *, direct_max: int = MAX_DIRECT, seed: int = 0
 ) -> StepResult:
+    """Run ``calls`` calls (and the baseline clients) and measure them; see the module."""
     server = bench.server
     direct = min(calls, direct_max)
     before = await server.metrics()
@@ -148,13 +165,14 @@ async def run_step(
         result.server_cpu_s_per_call_min = cpu["server"] / 100.0 * 60.0 / calls
         result.server_rss_mib = rss / MIB
         result.rss_mib_per_call = (rss - bench.idle_rss) / MIB / calls
-    except (OSError, LookupError) as exc:  # a process died mid-step: report what there is
+    except (OSError, LookupError, httpx.HTTPError) as exc:  # the server died or choked
         result.notes.append(f"measurement failed: {exc!r}")
     output: StepOutput = await running
     result.server_alive = server.alive
     if result.server_alive:
         after = await server.wait_idle()
-        connection_of = await server.connections_by_call(c.call_sid for c in output.calls)
+        streamed = (call.call_sid for call in output.calls if call.started_t is not None)
+        connection_of = await server.connections_by_call(streamed)
     else:
         after, connection_of = before, {}
     links = await bench.emulator.request("snapshot", schedule.start_t)
@@ -213,9 +231,7 @@ def _fill(
     result.interrupted_to_clear = Percentiles.of_seconds(through.pooled(through.reaction))
     result.unanswered_interruptions = through.unanswered_interruptions
     speech_to_clear = [
-        np.asarray(call.barge_in_ms)[
-            (np.asarray(call.barge_in_t) >= window[0]) & (np.asarray(call.barge_in_t) < window[1])
-        ]
+        np.asarray(call.barge_in_ms)[in_window(np.asarray(call.barge_in_t), *window)]
         for call in calls
     ]
     result.speech_to_clear = Percentiles.of_ms(through.pooled(speech_to_clear))
@@ -223,11 +239,20 @@ def _fill(
         np.asarray([c.first_audio_ms for c in calls if c.first_audio_ms is not None], dtype=float)
     )
     result.reply = Percentiles.of_ms(through.pooled([np.asarray(c.reply_ms) for c in calls]))
-    result.late_frames = sum(call.late_frames for call in calls)
+    result.late_frames = sum(
+        int(np.count_nonzero(in_window(np.asarray(call.late_t), *window))) for call in calls
+    )
+    result.late_frames_all = sum(call.late_frames for call in calls)
     result.violations = sum(call.violations for call in calls)
     direct_errors = [d.error for d in output.direct if d.error]
     if direct_errors:
         result.notes.append(f"{len(direct_errors)} baseline client(s) failed: {direct_errors[0]}")
+    streamed = sum(1 for call in calls if call.started_t is not None)
+    if result.calls_matched < streamed:
+        result.notes.append(
+            f"{streamed - result.calls_matched} of {streamed} calls had no tagged turn stored:"
+            " their latencies are left out"
+        )
     unmatched = sum(1 for d in output.direct if d.connection is None)
     if unmatched:
         result.notes.append(f"{unmatched} baseline client(s) never learnt their connection")

@@ -5,10 +5,16 @@ event loop or threads leaks in) and runs ``serve(pipe, session)``: an event loop
 opens the worker's session (an async context, such as a running emulator), says ``ready``, then
 answers each ``(name, argument)`` request with ``("ok", value)`` or ``("error", traceback)``.
 ``("stop", None)`` closes the session and ends the process.
+
+Automatic garbage collection is off in a worker: a full collection over the objects of a few
+hundred live calls holds the event loop for tens of milliseconds, which would show up as the
+peers' own delay. The worker collects between requests instead (a step's garbage is gone once
+its answer has been sent).
 """
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import traceback
@@ -96,15 +102,18 @@ def serve(pipe: Connection, session: Session) -> None:
 
 
 async def _serve(pipe: Connection, session: Session) -> None:
+    gc.disable()
     async with session() as handler:
+        gc.collect()
         pipe.send(("ready", None))
         while True:
             name, argument = await asyncio.to_thread(pipe.recv)
             if name == "stop":
                 return
             try:
-                value = await handler(name, argument)
+                answer: tuple[str, Any] = ("ok", await handler(name, argument))
             except Exception:  # noqa: BLE001 - the parent shows the traceback and stops the run
-                pipe.send(("error", traceback.format_exc()))
-            else:
-                pipe.send(("ok", value))
+                answer = ("error", traceback.format_exc())
+            pipe.send(answer)
+            del answer, argument
+            gc.collect()

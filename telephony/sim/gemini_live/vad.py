@@ -103,7 +103,7 @@ class EnergyVad:
             return []
         block = block_bytes // 2
         blocks = np.frombuffer(data[:whole], dtype="<i2").astype(np.float64).reshape(-1, block)
-        mean_square = np.einsum("ij,ij->i", blocks, blocks) / block
+        mean_square = (blocks * blocks).sum(axis=1) / block
         block_ms = block_bytes / 2 / rate * 1000.0
         events: list[VadEvent] = []
         for voiced in (mean_square >= self._threshold_power).tolist():

@@ -268,11 +268,18 @@ def _speech(seconds: float, seed: int, level_dbfs: float) -> Frames:
     return Frames.of(pcm16_to_ulaw(pcm.astype("<i2").tobytes()))
 
 
-@functools.lru_cache(maxsize=64)
 def _comfort_noise(level_dbfs: float | None, seed: int) -> Frames:
     """One second of line noise to send between utterances, or digital silence (0xFF)."""
-    if level_dbfs is None:
-        return Frames.of(bytes([ULAW_SILENCE]) * SAMPLE_RATE)
+    return _digital_silence() if level_dbfs is None else _line_noise(level_dbfs, seed)
+
+
+@functools.cache
+def _digital_silence() -> Frames:
+    return Frames.of(bytes([ULAW_SILENCE]) * SAMPLE_RATE)
+
+
+@functools.lru_cache(maxsize=64)
+def _line_noise(level_dbfs: float, seed: int) -> Frames:
     rng = np.random.default_rng(seed ^ 0x5EED)
     noise = rng.normal(0.0, 32768 * 10 ** (level_dbfs / 20), SAMPLE_RATE)
     pcm = np.clip(np.round(noise), -32768, 32767).astype("<i2")

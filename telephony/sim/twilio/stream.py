@@ -10,6 +10,7 @@ group: frames out, messages in, playback.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import logging
@@ -85,6 +86,8 @@ class MediaStream:
         self._send_lock = asyncio.Lock()
         self._sequence = 1
         self._wake = asyncio.Event()
+        self._asleep = False
+        self._asleep_until: float | None = None
         self._ended = asyncio.Event()
         self._end_reason: EndReason | None = None
 
@@ -244,7 +247,7 @@ class MediaStream:
                 stream_sid=setup.stream_sid,
                 chunk=slot + 1,
                 timestamp_ms=slot * FRAME_MS,
-                payload=tick.encoded,
+                payload=tick.encoded or base64.b64encode(tick.frame).decode("ascii"),
             )
         )
         sent = self._clock.now()
@@ -282,13 +285,20 @@ class MediaStream:
         try:
             async for frame in ws:
                 inbound.handle(frame)
-                self._wake.set()
+                if self._asleep:
+                    # Wake playback only if something now falls due before it would wake anyway.
+                    deadline = inbound.playout.next_deadline()
+                    if deadline is not None and (
+                        self._asleep_until is None or deadline < self._asleep_until
+                    ):
+                        self._wake.set()
         except ConnectionClosed:
             pass
         self._finish(EndReason.SERVER_CLOSED)
 
     async def _play(self, inbound: Inbound) -> None:
-        """Echo marks as they fall due; woken early whenever the server sends something."""
+        """Echo marks as they fall due; woken early when what the server sent makes something
+        fall due sooner (a mark with nothing left to play, a ``clear``, audio after silence)."""
         stream_sid = self.setup.stream_sid
         try:
             while True:
@@ -300,11 +310,13 @@ class MediaStream:
                     inbound.echoed(mark)
                 deadline = inbound.playout.next_deadline()
                 timeout = None if deadline is None else max(0.0, deadline - self._clock.now())
+                self._asleep, self._asleep_until = True, deadline
                 # Not ``asyncio.wait_for``: on Python 3.11 it swallows a cancellation that comes
                 # as the wake-up event is set, and the call would never end.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(timeout):
                         await self._wake.wait()
+                self._asleep = False
         except ConnectionClosed:
             self._finish(EndReason.SERVER_CLOSED)
 
