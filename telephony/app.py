@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from telephony import api, audio
 from telephony.agents import gemini_model, live_run_config, load_agent
+from telephony.call import GREETING_CUE
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.server import configure_logging
@@ -27,6 +28,7 @@ from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
 from telephony.transcripts import TranscriptStore, create_engine
 from telephony.twilio import media, webhooks
 from telephony.twilio.security import SignatureChecker, StreamTokens
+from telephony.warmup import warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +71,9 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     store = TranscriptStore(engine)
     await store.create_schema()
     live_model, emulator = await _live_model(settings, stack)
-    load_agent(settings.default_agent)  # fail at start, not on the first call
-    audio.warm_up()  # design the resampling filters now, not during the first call
+    # Fail at start, not on the first call; and do the first call's one-time work now.
+    await warm_up(load_agent(settings.default_agent), live_run_config(), GREETING_CUE)
+    audio.warm_up()  # the resampling filters
     return Services(
         settings=settings,
         signatures=signatures,
