@@ -13,6 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the server (settings from the environment)")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "1")),
+        help="server processes (one per core carries the most calls)",
+    )
 
     demo = commands.add_parser("demo", help="one simulated call through the server, offline")
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where files go")
@@ -33,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from telephony.cli import serve as serve_command
 
-        return serve_command.run(args.host, args.port)
+        return serve_command.run(args.host, args.port, args.workers)
     if args.command == "demo":
         from telephony.cli import demo as demo_command
 

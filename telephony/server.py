@@ -30,12 +30,18 @@ def configure_logging(level: str) -> None:
 
 
 def uvicorn_config(
-    app: FastAPI | Callable[[], FastAPI] | str, *, host: str, port: int, factory: bool = False
+    app: FastAPI | Callable[[], FastAPI] | str,
+    *,
+    host: str,
+    port: int,
+    factory: bool = False,
+    workers: int = 1,
 ) -> uvicorn.Config:
     """The server settings of every way the app runs: message cap, pings, graceful shutdown."""
     return uvicorn.Config(
         app,
         factory=factory,
+        workers=workers,
         host=host,
         port=port,
         ws_max_size=WS_MAX_SIZE,

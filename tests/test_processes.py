@@ -125,3 +125,53 @@ def test_serve_refuses_to_start_without_a_public_url(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "PUBLIC_URL is required" in done.stderr
+
+
+def test_serve_with_two_workers_answers_calls(
+    tmp_path: Path, server_process: tuple[str, list[subprocess.Popen[str]]]
+) -> None:
+    """Two worker processes share the port (the kernel spreads connections between them)."""
+    base_url, started = server_process
+    port = base_url.rsplit(":", 1)[1]
+    token = "1" * 32
+    env = clean_env(
+        PUBLIC_URL=base_url,
+        TWILIO_AUTH_TOKEN=token,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}",
+        LOG_LEVEL="INFO",
+    )
+    command = [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", port, "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    started.append(process)
+    wait_healthy(base_url, process)
+    calls = [
+        subprocess.run(
+            [sys.executable, "-m", "telephony", "call", base_url, "--auth-token", token],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        for _ in range(3)
+    ]
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    for call in calls:
+        assert call.returncode == 0, call.stdout + call.stderr
+        assert "protocol violations 0" in call.stdout
+    workers = {
+        line.split("[")[1].split("]")[0]
+        for line in output.splitlines()
+        if "Started server process [" in line
+    }
+    assert len(workers) == 2, output
+    assert output.count("stream started") == 3

@@ -54,6 +54,13 @@ def test_stream_token_is_good_once_for_its_call_and_account() -> None:
     assert not tokens.redeem(token, CALL, ACCOUNT), "a token is single-use"
 
 
+def test_a_token_minted_by_one_worker_is_good_at_another() -> None:
+    """Workers share the auth token, not memory: the webhook and the stream may hit either."""
+    webhook_worker, stream_worker = StreamTokens(b"auth", ttl_s=60), StreamTokens(b"auth", ttl_s=60)
+    token = webhook_worker.mint(CALL, ACCOUNT)
+    assert stream_worker.redeem(token, CALL, ACCOUNT)
+
+
 def test_stream_token_expires() -> None:
     clock = FakeClock()
     tokens = StreamTokens(b"secret", ttl_s=60, clock=clock)
