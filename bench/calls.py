@@ -54,6 +54,7 @@ import asyncio
 import contextlib
 import datetime
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -222,6 +223,11 @@ async def run(args: argparse.Namespace) -> int:
         finally:
             if server is not None:
                 await server.stop()
+                if status:  # keep the evidence: the work directory goes away
+                    kept = ROOT / "bench" / "results" / f"calls-{started:%Y%m%dT%H%M%S}-server.log"
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(server.log_path, kept)
+                    print(f"server log kept: {kept}", file=sys.stderr)
             for worker in (callers, emulator):
                 worker.stop()
     print()

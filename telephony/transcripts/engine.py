@@ -11,8 +11,11 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
-"""How long a SQLite writer waits for another one to commit before giving up."""
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another one to commit before giving up. The wait happens
+in aiosqlite's thread, not on the event loop; under overload a write transaction can stay open
+for seconds (each of its statements waits its turn on a busy loop), and at 5 s calls were lost
+to "database is locked" when 50 of them started at once."""
 
 
 def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
