@@ -14,7 +14,7 @@ from google.adk.models import BaseLlm
 from google.genai import types
 
 from telephony.errors import NotConfiguredError
-from telephony.uplink import LiveGemini
+from telephony.live_socket import LiveGemini
 
 _AGENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 

@@ -30,11 +30,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from telephony.audio import TWILIO_RATE, MulawToPcm16k, Pcm24kToMulaw
 from telephony.errors import ModelUnavailableError, ProtocolError
+from telephony.live_socket import ModelLink
+from telephony.live_wire import ServerSignals
 from telephony.playback import AgentTurnResult, Playback
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason, Speaker, TurnRecord
 from telephony.twilio.protocol import Dtmf, Mark, Media, OutboundEncoder, Stop, parse_inbound
-from telephony.uplink import AudioUplink
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class CallStats:
 
     frames_in: int = 0
     audio_direct: int = 0
-    """Caller audio messages written straight to the model's socket (see uplink.py)."""
+    """Caller audio messages written straight to the model's socket (see live_socket.py)."""
     audio_queued: int = 0
     """Caller audio messages that went through ADK's queue."""
     frames_dropped: int = 0
@@ -115,7 +116,7 @@ class Call:
         uplink_batch_ms: int = 20,
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
-        fast_uplink: bool = True,
+        direct_line: bool = True,
     ) -> None:
         self.identity = identity
         self.stats = CallStats()
@@ -132,7 +133,7 @@ class Call:
         self._started = clock()
         self._encoder = OutboundEncoder(identity.stream_sid)
         self._queue = LiveRequestQueue()
-        self._audio_up = AudioUplink(self._queue, fast_path=fast_uplink)
+        self._link = ModelLink(self._queue, self._from_model, enabled=direct_line)
         self._up = MulawToPcm16k()
         self._down = Pcm24kToMulaw()
         self._batch = bytearray()
@@ -159,9 +160,9 @@ class Call:
             self._end(EndReason.INTERNAL_ERROR)
         finally:
             self._queue.close()
-            self.stats.audio_direct = self._audio_up.sent_direct
-            self.stats.audio_queued = self._audio_up.sent_queued
-            self.stats.frames_dropped = self._audio_up.dropped
+            self.stats.audio_direct = self._link.sent_direct
+            self.stats.audio_queued = self._link.sent_queued
+            self.stats.frames_dropped = self._link.dropped
             now = self._now_ms()
             self._store_caller_turn("", now)  # what the caller said that the model had not closed
             for result in self._playback.finish(now):
@@ -250,7 +251,7 @@ class Call:
         batch = self._batch
         batch += self._up.convert(ulaw)
         if len(batch) >= self._batch_bytes:
-            await self._audio_up.send(bytes(batch))
+            await self._link.send_audio(bytes(batch))
             batch.clear()
 
     def _mark_echoed(self, name: str) -> None:
@@ -280,7 +281,7 @@ class Call:
             run_config=self._run_config,
         )
         try:
-            with self._audio_up.bound():  # ADK's connections inherit it: see uplink.py
+            with self._link.bound():  # ADK's connections inherit it: see live_socket.py
                 async with contextlib.aclosing(events):
                     async for event in events:
                         await self._agent_event(event)
@@ -293,6 +294,10 @@ class Call:
         return EndReason.MODEL_ERROR
 
     async def _agent_event(self, event: Event) -> None:
+        """An ADK event. With the direct line (``live_socket``) the call has acted on the same
+        message already, in wire order; ADK's events then only need draining."""
+        if self._link.tapped:
+            return
         if event.interrupted:
             await self._barge_in()
             return
@@ -306,12 +311,44 @@ class Call:
         if (heard := event.input_transcription) is not None and heard.text:
             await self._caller_transcription(heard.text, finished=bool(heard.finished))
         if event.turn_complete:
-            await self._play(self._down.flush())
-            mark, result = self._playback.generated(self._now_ms())
-            if mark is not None:
-                await self._send(self._encoder.mark(mark))
-            if result is not None:
-                self._store_agent_turn(result)
+            await self._agent_turn_generated()
+
+    async def _from_model(self, signals: ServerSignals) -> None:
+        """A message from the model, read off its socket before ADK sees it (live_socket.py).
+
+        Runs inside ADK's receive task: a caller who is gone ends the call, nothing is raised.
+        """
+        try:
+            if signals.interrupted:
+                await self._barge_in()
+            for chunk in signals.audio:
+                await self._play(self._down.convert(chunk))
+            if signals.output_text:
+                self._playback.text(signals.output_text)
+            if signals.input_text:
+                await self._caller_transcription(signals.input_text, finished=False)
+            # When ADK would close the caller's utterance (its flush rules, kept the same).
+            if (
+                signals.input_finished
+                or (signals.input_text and self._link.final_input_transcripts)
+                or signals.interrupted
+                or signals.generation_complete
+                or signals.turn_complete
+            ):
+                self._store_caller_turn("", self._now_ms())
+            if signals.turn_complete:
+                await self._agent_turn_generated()
+        except _CallerGone:
+            self._end(EndReason.CONNECTION_LOST)
+
+    async def _agent_turn_generated(self) -> None:
+        """The model finished its turn: play the filter's tail, then mark the turn's end."""
+        await self._play(self._down.flush())
+        mark, result = self._playback.generated(self._now_ms())
+        if mark is not None:
+            await self._send(self._encoder.mark(mark))
+        if result is not None:
+            self._store_agent_turn(result)
 
     async def _play(self, ulaw: bytes) -> None:
         if not ulaw:

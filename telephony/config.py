@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     """Media Streams messages above this size are dropped (Twilio's are ~400 bytes)."""
     bad_message_limit: int = Field(default=50, gt=0)
     """A stream that sends this many bad messages is closed."""
+    live_direct_line: bool = True
+    """Exchange audio with the model's socket directly (see live_socket.py); false leaves all of
+    it to ADK and google-genai, at several times the CPU per call."""
     uplink_batch_ms: Annotated[int, Field(ge=20, le=200, multiple_of=20)] = 20
     """Caller audio is sent to the model in batches of this many milliseconds."""
 

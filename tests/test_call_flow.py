@@ -157,3 +157,26 @@ async def test_dtmf_reaches_the_agent_as_text(call_server: RunningServer) -> Non
     texts = [text.text for text in call_server.emulator.record.last.texts]
     assert sum("keypad" in text for text in texts) == 2
     assert result.metrics.violations == 0
+
+
+async def test_with_the_direct_line_off_adk_carries_the_whole_call(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+    async with running_server(database, live_direct_line=False) as server:
+        server.emulator.script.next_reply(words=60)
+        result = await server.place(
+            [Interrupt(after_ms=1200, speak_s=1.0, timeout=20), WaitForReply(timeout=20), Hangup()]
+        )
+        transcript = await server.finished_transcript(result.call_sid)
+        totals = (await server.metrics_when_idle())["totals"]
+
+    assert totals["audio_direct"] == 0
+    assert totals["audio_queued"] == totals["frames_in"] - 1
+    assert result.metrics.clears_received == 1
+    assert len(result.metrics.reply_latencies_ms) == 1
+    assert result.metrics.violations == 0
+    greeting = transcript.turns[0]
+    assert greeting.interrupted
+    assert greeting.heard_text
+    assert greeting.text.startswith(greeting.heard_text)
+    assert len(greeting.heard_text) < len(greeting.text)
+    assert [t.speaker for t in transcript.turns[1:]] == [Speaker.CALLER, Speaker.AGENT]

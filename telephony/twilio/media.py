@@ -14,13 +14,13 @@ from fastapi import APIRouter, WebSocket
 
 from telephony.call import CLOSE_POLICY, Call, CallIdentity
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError
+from telephony.live_socket import direct_line_allowed
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
 from telephony.twilio.protocol import Connected, Start, parse_inbound
 from telephony.twilio.security import pseudonym
 from telephony.twilio.webhooks import parse_direction, stream_url
-from telephony.uplink import fast_path_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         bad_message_limit=settings.bad_message_limit,
         uplink_batch_ms=settings.uplink_batch_ms,
         on_barge_in=app.metrics.barge_in,
-        fast_uplink=fast_path_allowed(runner.agent, app.run_config),
+        direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped

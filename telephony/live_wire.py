@@ -1,0 +1,120 @@
+"""The Live API messages the call reads and writes itself, as pure translation (no I/O).
+
+Outbound: caller audio as ``realtime_input``, exactly as google-genai writes it. Inbound: what a
+server message holds for the call (model audio, transcriptions, ``interrupted``, turn ends),
+and the same message with its audio taken out, for google-genai and ADK to process as usual.
+See ``telephony/live_socket.py`` for why the call does this itself.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MODEL_INPUT_MIME = "audio/pcm;rate=16000"
+
+
+class AudioMessages:
+    """Builds the ``realtime_input`` message google-genai's ``send_realtime_input`` writes."""
+
+    __slots__ = ("_prefix", "_suffix")
+
+    def __init__(self, *, audio_field: bool) -> None:
+        """``audio_field``: the form of Gemini 3.x Live models (``audio``), else ``mediaChunks``."""
+        blob_end = f'", "mime_type": "{MODEL_INPUT_MIME}"}}'
+        if audio_field:
+            self._prefix = '{"realtime_input": {"audio": {"data": "'
+            self._suffix = blob_end + "}}"
+        else:
+            self._prefix = '{"realtime_input": {"mediaChunks": [{"data": "'
+            self._suffix = blob_end + "]}}"
+
+    def audio(self, pcm: bytes) -> str:
+        """The message carrying 16 kHz PCM16 ``pcm`` (URL-safe base64, as google-genai uses)."""
+        return self._prefix + base64.urlsafe_b64encode(pcm).decode() + self._suffix
+
+
+@dataclass(slots=True)
+class ServerSignals:
+    """What one server message holds for the call, in the order the call must act on it."""
+
+    interrupted: bool = False
+    audio: list[bytes] = field(default_factory=list)
+    output_text: str = ""
+    output_finished: bool = False
+    input_text: str = ""
+    input_finished: bool = False
+    generation_complete: bool = False
+    turn_complete: bool = False
+
+
+def split_server_message(raw: bytes | str) -> tuple[ServerSignals | None, bytes | str | None]:
+    """Take the model's audio out of a raw server message.
+
+    Returns what the message holds for the call (None if nothing) and the message google-genai
+    should still see: ``raw`` itself when nothing was taken out, a smaller message when audio
+    was, or None when nothing is left. Raises ``ValueError`` for a message that is not JSON.
+    """
+    marker: bytes | str = b'"serverContent"' if isinstance(raw, bytes) else '"serverContent"'
+    if marker not in raw:  # type: ignore[operator]
+        return None, raw  # setup, tool calls, usage, goAway, resumption: not the call's business
+    message = json.loads(raw)
+    content = message.get("serverContent") if isinstance(message, dict) else None
+    if not isinstance(content, dict):
+        return None, raw
+    signals = ServerSignals(
+        interrupted=content.get("interrupted") is True,
+        generation_complete=content.get("generationComplete") is True,
+        turn_complete=content.get("turnComplete") is True,
+    )
+    _read_transcriptions(content, signals)
+    took_audio = _take_audio(content, signals)
+    if not took_audio:
+        return signals, raw
+    if not content:
+        del message["serverContent"]
+    return signals, (json.dumps(message) if message else None)
+
+
+def _read_transcriptions(content: dict[str, Any], signals: ServerSignals) -> None:
+    output = content.get("outputTranscription")
+    if isinstance(output, dict):
+        signals.output_text = str(output.get("text") or "")
+        signals.output_finished = output.get("finished") is True
+    heard = content.get("inputTranscription")
+    if isinstance(heard, dict):
+        signals.input_text = str(heard.get("text") or "")
+        signals.input_finished = heard.get("finished") is True
+
+
+def _take_audio(content: dict[str, Any], signals: ServerSignals) -> bool:
+    """Move audio parts from ``content`` into ``signals``; True if any were moved."""
+    turn = content.get("modelTurn")
+    if not isinstance(turn, dict):
+        return False
+    parts = turn.get("parts")
+    if not isinstance(parts, list):
+        return False
+    kept = []
+    for part in parts:
+        blob = part.get("inlineData") if isinstance(part, dict) else None
+        if isinstance(blob, dict) and str(blob.get("mimeType", "")).startswith("audio/"):
+            signals.audio.append(_decode(str(blob.get("data", ""))))
+        else:
+            kept.append(part)
+    if len(kept) == len(parts):
+        return False
+    if kept:
+        turn["parts"] = kept
+    else:
+        del content["modelTurn"]
+    return True
+
+
+def _decode(data: str) -> bytes:
+    """Base64 in either alphabet, as the Live API may send it."""
+    try:
+        return base64.b64decode(data.replace("-", "+").replace("_", "/"), validate=True)
+    except binascii.Error as exc:
+        raise ValueError("model audio is not valid base64") from exc

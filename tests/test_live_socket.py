@@ -1,0 +1,159 @@
+"""The direct line to the model's socket: what it writes, what it reads, when it steps aside."""
+
+import json
+
+import pytest
+from google.adk.agents import Agent, LiveRequestQueue, RunConfig
+from google.adk.models.llm_request import LlmRequest
+from google.genai import types
+
+from telephony.agents import gemini_model
+from telephony.live_socket import LiveGemini, ModelLink, _ServerTap, direct_line_allowed
+from telephony.live_wire import ServerSignals
+from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
+
+MODEL_25 = "gemini-2.5-flash-native-audio-preview-12-2025"
+MODEL_3X = "gemini-3.1-flash-live-preview"
+AUDIO = bytes(range(256)) * 2 + b"\xfb\xff"  # exercises the URL-safe base64 characters
+
+
+class SpySocket:
+    """Captures what is written; stands in for the WebSocket only."""
+
+    def __init__(self, incoming: list[str] | None = None) -> None:
+        self.sent: list[str] = []
+        self.incoming = list(incoming or [])
+
+    async def send(self, message: str) -> None:
+        self.sent.append(message)
+
+    async def recv(self, decode: bool | None = None) -> bytes:
+        return self.incoming.pop(0).encode()
+
+
+async def ignore(signals: ServerSignals) -> None:
+    del signals
+
+
+async def genai_connection(emulator: LiveEmulator, model_name: str) -> tuple[str, object]:
+    """What google-genai itself writes for AUDIO, and the ADK connection that carried it."""
+    model = gemini_model(
+        model_name,
+        api_key=DEFAULT_API_KEY,
+        base_url=emulator.base_url,
+        ssl_context=emulator.client_ssl_context(),
+    )
+    request = LlmRequest(model=model_name)
+    request.live_connect_config = types.LiveConnectConfig(response_modalities=["AUDIO"])
+    request.config = types.GenerateContentConfig(system_instruction="test")
+    captured: list[str] = []
+    async with model.connect(request) as connection:
+        socket = connection._gemini_session._ws  # type: ignore[attr-defined]
+        original = socket.send
+
+        async def spy(message: str) -> None:
+            captured.append(message)
+            await original(message)
+
+        socket.send = spy
+        await connection.send_realtime(types.Blob(data=AUDIO, mime_type="audio/pcm;rate=16000"))
+        return captured[0], connection
+
+
+@pytest.mark.parametrize("model_name", [MODEL_25, MODEL_3X])
+async def test_caller_audio_message_is_byte_identical_to_google_genai(
+    live_emulator: LiveEmulator, model_name: str
+) -> None:
+    expected, connection = await genai_connection(live_emulator, model_name)
+    queue = LiveRequestQueue()
+    link = ModelLink(queue, ignore)
+    link._attach(connection)  # type: ignore[arg-type]
+    assert link.tapped
+    spy = SpySocket()
+    link._socket = spy
+    await link.send_audio(AUDIO)
+    assert spy.sent == [expected]
+    assert link.sent_direct == 1
+    assert queue._queue.qsize() == 0
+
+
+async def test_the_tap_hands_the_call_its_part_and_google_genai_the_rest() -> None:
+    audio = {
+        "serverContent": {
+            "modelTurn": {
+                "parts": [{"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": "AAE="}}]
+            }
+        }
+    }
+    words = {"serverContent": {"outputTranscription": {"text": "Hello"}}}
+    tool = {"toolCall": {"functionCalls": [{"id": "1", "name": "f", "args": {}}]}}
+    socket = SpySocket([json.dumps(m) for m in (audio, words, audio, tool)])
+    seen: list[ServerSignals] = []
+
+    async def record(signals: ServerSignals) -> None:
+        seen.append(signals)
+
+    tap = _ServerTap(socket, record)
+    # The audio-only message is consumed; the call sees each message before google-genai does.
+    assert json.loads(await tap.recv(decode=False)) == words
+    assert [(s.audio, s.output_text) for s in seen] == [([b"\x00\x01"], ""), ([], "Hello")]
+    assert json.loads(await tap.recv(decode=False)) == tool  # nothing for the call in a tool call
+    assert [s.audio for s in seen] == [[b"\x00\x01"], [], [b"\x00\x01"]]
+    await tap.send("passes through")
+    assert socket.sent == ["passes through"]
+
+
+async def test_without_a_connection_audio_goes_through_adk() -> None:
+    queue = LiveRequestQueue()
+    link = ModelLink(queue, ignore)
+    await link.send_audio(AUDIO)
+    request = await queue.get()
+    assert request.blob is not None
+    assert request.blob.data == AUDIO
+    assert request.blob.mime_type == "audio/pcm;rate=16000"
+    assert (link.sent_direct, link.sent_queued, link.tapped) == (0, 1, False)
+
+
+async def test_audio_never_overtakes_audio_still_in_adks_queue() -> None:
+    queue = LiveRequestQueue()
+    link = ModelLink(queue, ignore)
+    await link.send_audio(b"first")  # no connection yet: queued
+    spy = SpySocket()
+    link._socket = spy
+    await link.send_audio(b"second")  # the queue is not drained: this must queue too
+    assert spy.sent == []
+    assert link.sent_queued == 2
+    await queue.get()
+    await queue.get()
+    await link.send_audio(b"third")
+    assert len(spy.sent) == 1
+
+
+async def test_a_backed_up_queue_drops_new_audio_and_counts_it() -> None:
+    queue = LiveRequestQueue()
+    link = ModelLink(queue, ignore)
+    for _ in range(150):
+        await link.send_audio(b"\x00\x00")
+    assert link.sent_queued == 100
+    assert link.dropped == 50
+
+
+def test_the_direct_line_steps_aside_for_streaming_tools_and_blob_saving() -> None:
+    model = gemini_model(MODEL_25, api_key=DEFAULT_API_KEY, base_url="https://127.0.0.1:9")
+    assert isinstance(model, LiveGemini)
+
+    async def monitor_audio(input_stream: LiveRequestQueue) -> None:
+        """A streaming tool: it reads the caller's audio itself."""
+
+    def lookup(order: str) -> str:
+        """An ordinary tool."""
+        return order
+
+    plain = Agent(name="plain", model=model, tools=[lookup])
+    streaming = Agent(name="streaming", model=model, tools=[monitor_audio])
+    parent = Agent(name="parent", model=model, sub_agents=[streaming])
+    config = RunConfig()
+    assert direct_line_allowed(plain, config)
+    assert not direct_line_allowed(streaming, config)
+    assert not direct_line_allowed(parent, config)
+    assert not direct_line_allowed(plain, RunConfig(save_live_blob=True))
