@@ -20,18 +20,19 @@ time ADK opens a call's live connection (again after a ``goAway`` or a dropped c
 hands the connection to that call's ``ModelLink``, found through a context variable the call
 sets before it starts ``run_live``; ADK's tasks inherit the variable, so calls never mix.
 
-When the direct line cannot be used, ADK carries everything: on Vertex AI (whose wire form is
-not the one handled here), with a connection of a kind this module does not know (the call then
-plays ADK's events instead: ``ModelLink.tapped``), and for caller audio before the first
-connection and while ADK reconnects (the queue is drained first, so audio never overtakes
-audio). Agents with streaming tools, which read caller audio from the queue, or a RunConfig with
-``save_live_blob`` must not use it at all: see ``direct_line_allowed``.
+Before the first connection and while ADK reconnects, the freshest half second of caller audio
+is held and goes out first, in order. When the direct line cannot be used, ADK carries
+everything: on Vertex AI (whose wire form is not the one handled here), with a connection of a
+kind this module does not know (the call then plays ADK's events instead: ``ModelLink.tapped``),
+and with agents that have streaming tools (they read caller audio from the queue) or a RunConfig
+with ``save_live_blob``: see ``direct_line_allowed``.
 """
 
 import contextlib
 import contextvars
 import inspect
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 MAX_QUEUED_AUDIO = 100
 """Audio messages waiting in ADK's queue before new audio is dropped (2 s at 20 ms)."""
+HELD_AUDIO_MESSAGES = 25
+"""Caller audio kept while the connection is not up (0.5 s at 20 ms); older audio is dropped."""
 
 _link: contextvars.ContextVar["ModelLink | None"] = contextvars.ContextVar(
     "telephony_model_link", default=None
@@ -69,6 +72,8 @@ class ModelLink:
         self._enabled = enabled
         self._connection: BaseLlmConnection | None = None
         self._socket: Any = None
+        self._via_adk = not enabled
+        self._held: deque[bytes] = deque(maxlen=HELD_AUDIO_MESSAGES)
         self._messages = AudioMessages(audio_field=False)
         self.tapped = False
         """True while the model's messages reach the call through the tap, not ADK's events."""
@@ -89,29 +94,53 @@ class ModelLink:
 
     async def send_audio(self, pcm: bytes) -> None:
         """Send 16 kHz PCM16 caller audio, the fastest way available."""
+        if self._via_adk:
+            self._queue_audio(pcm)
+            return
         socket = self._socket
-        pending = self._queue._queue.qsize()  # ADK's queue is unbounded: watch it ourselves
-        if socket is not None and not pending:
-            try:
-                await socket.send(self._messages.audio(pcm))
-            except ConnectionClosed:
-                self._socket = None  # ADK is reconnecting; the queue carries on meanwhile
-            else:
+        if socket is None:  # not connected yet, or ADK is reconnecting
+            self._hold(pcm)
+            return
+        try:
+            while self._held:  # what came while there was no connection goes first
+                await socket.send(self._messages.audio(self._held[0]))
+                self._held.popleft()
                 self.sent_direct += 1
-                return
-        if pending >= MAX_QUEUED_AUDIO:
+            await socket.send(self._messages.audio(pcm))
+        except ConnectionClosed:
+            self._socket = None
+            self._hold(pcm)
+        else:
+            self.sent_direct += 1
+
+    def _hold(self, pcm: bytes) -> None:
+        """Keep the freshest caller audio until there is a connection: stale audio would reach
+        the model seconds late and push everything after it back."""
+        if len(self._held) == self._held.maxlen:
+            self.dropped += 1
+        self._held.append(pcm)
+
+    def _queue_audio(self, pcm: bytes) -> None:
+        if self._queue._queue.qsize() >= MAX_QUEUED_AUDIO:  # ADK's queue is unbounded
             self.dropped += 1
             return
         self._queue.send_realtime(types.Blob(data=pcm, mime_type=MODEL_INPUT_MIME))
         self.sent_queued += 1
+
+    def _give_audio_to_adk(self) -> None:
+        self._via_adk = True
+        while self._held:
+            self._queue_audio(self._held.popleft())
 
     def _attach(self, connection: BaseLlmConnection) -> None:
         self._connection = connection
         self._socket = None
         self.tapped = False
         if not isinstance(connection, GeminiLlmConnection):
+            self._give_audio_to_adk()
             return
         if connection._api_backend != GoogleLLMVariant.GEMINI_API:
+            self._give_audio_to_adk()
             return
         session = getattr(connection, "_gemini_session", None)
         socket = getattr(session, "_ws", None)
@@ -121,6 +150,7 @@ class ModelLink:
             or not all(callable(getattr(socket, name, None)) for name in ("send", "recv"))
         ):
             logger.warning("live connection without a known socket: ADK carries all audio")
+            self._give_audio_to_adk()
             return
         three_x = connection._is_gemini_3_x_live or connection._is_gemini_3_5_live_translate
         self._messages = AudioMessages(audio_field=three_x)

@@ -1,15 +1,18 @@
 """The direct line to the model's socket: what it writes, what it reads, when it steps aside."""
 
 import json
+from collections.abc import AsyncGenerator
 
 import pytest
 from google.adk.agents import Agent, LiveRequestQueue, RunConfig
+from google.adk.models.base_llm_connection import BaseLlmConnection
 from google.adk.models.llm_request import LlmRequest
+from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
 from telephony.agents import gemini_model
 from telephony.live_socket import LiveGemini, ModelLink, _ServerTap, direct_line_allowed
-from telephony.live_wire import ServerSignals
+from telephony.live_wire import AudioMessages, ServerSignals
 from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
 
 MODEL_25 = "gemini-2.5-flash-native-audio-preview-12-2025"
@@ -103,39 +106,74 @@ async def test_the_tap_hands_the_call_its_part_and_google_genai_the_rest() -> No
     assert socket.sent == ["passes through"]
 
 
-async def test_without_a_connection_audio_goes_through_adk() -> None:
+async def test_audio_before_the_connection_is_held_and_goes_out_first_in_order() -> None:
     queue = LiveRequestQueue()
     link = ModelLink(queue, ignore)
+    await link.send_audio(b"one")
+    await link.send_audio(b"two")
+    spy = SpySocket()
+    link._socket = spy  # the connection is up
+    await link.send_audio(b"three")
+    messages = AudioMessages(audio_field=False)
+    assert spy.sent == [messages.audio(b"one"), messages.audio(b"two"), messages.audio(b"three")]
+    assert (link.sent_direct, link.sent_queued, link.dropped) == (3, 0, 0)
+    assert queue._queue.qsize() == 0
+
+
+async def test_only_the_freshest_half_second_is_held() -> None:
+    link = ModelLink(LiveRequestQueue(), ignore)
+    for number in range(30):
+        await link.send_audio(bytes([number]))
+    spy = SpySocket()
+    link._socket = spy
+    await link.send_audio(bytes([30]))
+    messages = AudioMessages(audio_field=False)
+    assert spy.sent == [messages.audio(bytes([n])) for n in range(5, 31)]
+    assert link.dropped == 5
+
+
+async def test_with_the_direct_line_off_adk_carries_the_audio() -> None:
+    queue = LiveRequestQueue()
+    link = ModelLink(queue, ignore, enabled=False)
     await link.send_audio(AUDIO)
     request = await queue.get()
     assert request.blob is not None
     assert request.blob.data == AUDIO
     assert request.blob.mime_type == "audio/pcm;rate=16000"
-    assert (link.sent_direct, link.sent_queued, link.tapped) == (0, 1, False)
-
-
-async def test_audio_never_overtakes_audio_still_in_adks_queue() -> None:
-    queue = LiveRequestQueue()
-    link = ModelLink(queue, ignore)
-    await link.send_audio(b"first")  # no connection yet: queued
-    spy = SpySocket()
-    link._socket = spy
-    await link.send_audio(b"second")  # the queue is not drained: this must queue too
-    assert spy.sent == []
-    assert link.sent_queued == 2
-    await queue.get()
-    await queue.get()
-    await link.send_audio(b"third")
-    assert len(spy.sent) == 1
-
-
-async def test_a_backed_up_queue_drops_new_audio_and_counts_it() -> None:
-    queue = LiveRequestQueue()
-    link = ModelLink(queue, ignore)
-    for _ in range(150):
+    for _ in range(150):  # ADK's queue is unbounded: the link bounds it
         await link.send_audio(b"\x00\x00")
-    assert link.sent_queued == 100
-    assert link.dropped == 50
+    assert (link.sent_direct, link.sent_queued, link.dropped) == (0, 101, 50)
+
+
+class ForeignConnection(BaseLlmConnection):
+    """A live connection of a kind the direct line does not know."""
+
+    async def send_history(self, history: list[types.Content]) -> None:
+        del history
+
+    async def send_content(self, content: types.Content) -> None:
+        del content
+
+    async def send_realtime(self, blob: types.Blob) -> None:
+        del blob
+
+    async def receive(self) -> AsyncGenerator[LlmResponse, None]:
+        for response in ():
+            yield response
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_connection_it_cannot_use_hands_the_held_audio_to_adk_in_order() -> None:
+    queue = LiveRequestQueue()
+    link = ModelLink(queue, ignore)
+    await link.send_audio(b"early")
+    link._attach(ForeignConnection())
+    await link.send_audio(b"late")
+    assert not link.tapped
+    assert [(await queue.get()).blob.data for _ in range(2)] == [b"early", b"late"]  # type: ignore[union-attr]
+    assert (link.sent_direct, link.sent_queued) == (0, 2)
 
 
 def test_the_direct_line_steps_aside_for_streaming_tools_and_blob_saving() -> None:

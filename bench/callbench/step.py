@@ -1,6 +1,8 @@
 """One step of the ramp: N calls for a fixed time, measured in a window where all are live.
 
-Timeline of a step: the calls start one after another over ``spread_s`` (a few ms apart), then
+Timeline of a step: the calls start one after another over ``spread_s`` (50 ms apart: twenty
+new calls a second, a hard burst for one process, as every call's set-up costs it tens of
+milliseconds of CPU), then
 ``SETTLE_S`` passes (greetings), then the measurement window of ``duration_s``: CPU, memory,
 the server's ``/metrics`` and every frame, chunk and interruption sent inside it are counted.
 ``TAIL_S`` after the window everyone hangs up, so that what was sent at its end can arrive.
@@ -24,9 +26,9 @@ from bench.callbench.server import ServerProcess
 from bench.callbench.workers import Worker
 
 LEAD_S = 0.5
-SPREAD_PER_CALL_S = 0.015
+SPREAD_PER_CALL_S = 0.05
 MIN_SPREAD_S = 0.5
-MAX_SPREAD_S = 6.0
+MAX_SPREAD_S = 20.0
 SETTLE_S = 1.5
 TAIL_S = 0.5
 RSS_EVERY_S = 0.5
