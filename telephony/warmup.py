@@ -22,7 +22,9 @@ from google.genai import types
 _NOTHING: tuple[LlmResponse, ...] = ()
 
 
-class _SilentConnection(BaseLlmConnection):
+class SilentConnection(BaseLlmConnection):
+    """A live connection that sends nowhere and receives nothing."""
+
     async def send_history(self, history: list[types.Content]) -> None:
         del history
 
@@ -51,7 +53,7 @@ class _SilentModel(BaseLlm):
     @contextlib.asynccontextmanager
     async def connect(self, llm_request: LlmRequest) -> AsyncIterator[BaseLlmConnection]:
         del llm_request
-        yield _SilentConnection()
+        yield SilentConnection()
 
 
 async def warm_up(agent: BaseAgent, run_config: RunConfig, cue: str) -> None:

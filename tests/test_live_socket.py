@@ -1,19 +1,17 @@
 """The direct line to the model's socket: what it writes, what it reads, when it steps aside."""
 
 import json
-from collections.abc import AsyncGenerator
 
 import pytest
 from google.adk.agents import Agent, LiveRequestQueue, RunConfig
-from google.adk.models.base_llm_connection import BaseLlmConnection
 from google.adk.models.llm_request import LlmRequest
-from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
 from telephony.agents import gemini_model
 from telephony.live_socket import LiveGemini, ModelLink, _ServerTap, direct_line_allowed
 from telephony.live_wire import AudioMessages, ServerSignals
 from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
+from telephony.warmup import SilentConnection
 
 MODEL_25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 MODEL_3X = "gemini-3.1-flash-live-preview"
@@ -145,31 +143,11 @@ async def test_with_the_direct_line_off_adk_carries_the_audio() -> None:
     assert (link.sent_direct, link.sent_queued, link.dropped) == (0, 101, 50)
 
 
-class ForeignConnection(BaseLlmConnection):
-    """A live connection of a kind the direct line does not know."""
-
-    async def send_history(self, history: list[types.Content]) -> None:
-        del history
-
-    async def send_content(self, content: types.Content) -> None:
-        del content
-
-    async def send_realtime(self, blob: types.Blob) -> None:
-        del blob
-
-    async def receive(self) -> AsyncGenerator[LlmResponse, None]:
-        for response in ():
-            yield response
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_a_connection_it_cannot_use_hands_the_held_audio_to_adk_in_order() -> None:
     queue = LiveRequestQueue()
     link = ModelLink(queue, ignore)
     await link.send_audio(b"early")
-    link._attach(ForeignConnection())
+    link._attach(SilentConnection())  # a kind of connection the direct line does not know
     await link.send_audio(b"late")
     assert not link.tapped
     assert [(await queue.get()).blob.data for _ in range(2)] == [b"early", b"late"]  # type: ignore[union-attr]
