@@ -320,6 +320,9 @@ class Call:
         """
         try:
             if signals.interrupted:
+                # The caller's words the model was answering come before the reply they cut
+                # short, as ADK orders them (a queue put: `clear` still leaves at once).
+                self._store_caller_turn("", self._now_ms())
                 await self._barge_in()
             for chunk in signals.audio:
                 await self._play(self._down.convert(chunk))

@@ -126,6 +126,33 @@ async def test_caller_barges_in_and_the_turn_keeps_what_was_heard(
     assert report["loop_lag_ms"]["samples"] > 0
 
 
+async def test_an_interrupted_answer_is_stored_after_the_question_it_answered(
+    call_server: RunningServer,
+) -> None:
+    emulator = call_server.emulator
+    emulator.script.next_reply(words=6)  # greeting
+    emulator.script.next_reply(words=60)  # the answer the caller cuts short
+    result = await call_server.place(
+        [
+            WaitForGreeting(timeout=20),
+            Speak(1.2),
+            Interrupt(after_ms=900, speak_s=1.0, timeout=20),
+            WaitForReply(timeout=20),
+            Hangup(),
+        ]
+    )
+    transcript = await call_server.finished_transcript(result.call_sid)
+    assert [(t.speaker, t.interrupted) for t in transcript.turns] == [
+        (Speaker.AGENT, False),
+        (Speaker.CALLER, False),
+        (Speaker.AGENT, True),
+        (Speaker.CALLER, False),
+        (Speaker.AGENT, False),
+    ]
+    assert result.metrics.clears_received == 1
+    assert result.metrics.violations == 0
+
+
 async def test_caller_hangs_up_mid_reply(call_server: RunningServer) -> None:
     emulator = call_server.emulator
     emulator.script.next_reply(words=8)  # greeting
