@@ -67,6 +67,6 @@ def test_stream_url_problems_are_reported() -> None:
         "</Response>",
     ],
 )
-def test_unusable_twiml_is_an_error(document: str) -> None:
+def test_unusable_twiml_is_refused(document: str) -> None:
     with pytest.raises(TwimlError):
         parse_twiml(document)
