@@ -74,10 +74,11 @@ class _InProcessServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_in_process(app: FastAPI, sock: socket.socket) -> AsyncIterator[uvicorn.Server]:
-    """Serve ``app`` on ``sock`` until the block exits (lifespan included)."""
-    host, port = sock.getsockname()[:2]
-    server = _InProcessServer(uvicorn_config(app, host=host, port=port))
+async def run_in_process(
+    config: uvicorn.Config, sock: socket.socket
+) -> AsyncIterator[uvicorn.Server]:
+    """Run a uvicorn server on ``sock`` inside the running event loop until the block exits."""
+    server = _InProcessServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
@@ -89,3 +90,12 @@ async def serve_in_process(app: FastAPI, sock: socket.socket) -> AsyncIterator[u
     finally:
         server.should_exit = True
         await task
+        sock.close()
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(app: FastAPI, sock: socket.socket) -> AsyncIterator[uvicorn.Server]:
+    """Serve ``app`` on ``sock`` with the production settings (lifespan included)."""
+    host, port = sock.getsockname()[:2]
+    async with run_in_process(uvicorn_config(app, host=host, port=port), sock) as server:
+        yield server

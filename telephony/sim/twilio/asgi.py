@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
 
-
-class _InProcessServer(uvicorn.Server):
-    """A uvicorn server that leaves the process's signal handlers alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+from telephony.server import bind, run_in_process
 
 
 @contextlib.asynccontextmanager
@@ -33,10 +25,7 @@ async def serve_asgi(
 
     ``port=0`` picks a free port. Open connections get ``shutdown_timeout_s`` to finish.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port = sock.getsockname()[1]
+    sock = bind(host, port)
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -44,16 +33,5 @@ async def serve_asgi(
         lifespan=lifespan,
         timeout_graceful_shutdown=int(shutdown_timeout_s),
     )
-    server = _InProcessServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("the ASGI server stopped during startup")
-            await asyncio.sleep(0.005)
-        yield f"http://{host}:{bound_port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with run_in_process(config, sock):
+        yield f"http://{host}:{sock.getsockname()[1]}"
