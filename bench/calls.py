@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="an extra server setting, e.g. UPLINK_BATCH_MS=40 (repeatable)",
+        help="an extra server setting, e.g. LIVE_DIRECT_LINE=false (repeatable)",
     )
     parser.add_argument(
         "--json", type=Path, help="where to write the results (default: bench/results/)"

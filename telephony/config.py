@@ -1,7 +1,5 @@
 """Settings, read once from the environment and ``.env`` when the app is built."""
 
-from typing import Annotated
-
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -45,8 +43,6 @@ class Settings(BaseSettings):
     live_direct_line: bool = True
     """Exchange audio with the model's socket directly (see live_socket.py); false leaves all of
     it to ADK and google-genai, at several times the CPU per call."""
-    uplink_batch_ms: Annotated[int, Field(ge=20, le=200, multiple_of=20)] = 20
-    """Caller audio is sent to the model in batches of this many milliseconds."""
 
     log_level: str = "INFO"
 

@@ -129,7 +129,6 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         writer,
         max_message_bytes=settings.max_message_bytes,
         bad_message_limit=settings.bad_message_limit,
-        uplink_batch_ms=settings.uplink_batch_ms,
         on_barge_in=app.metrics.barge_in,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
     )
