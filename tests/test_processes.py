@@ -34,16 +34,40 @@ def free_port() -> int:
         return port
 
 
+class ServerProcesses:
+    """Starts server processes on a free port in a clean environment, and stops them."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = str(free_port())
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.started: list[subprocess.Popen[str]] = []
+
+    def start(self, argv: list[str], **env: str) -> tuple[subprocess.Popen[str], dict[str, object]]:
+        """Start ``argv`` and wait until it answers ``/healthz``; return it and its health."""
+        process = subprocess.Popen(
+            argv,
+            cwd=self.workdir,
+            env=clean_env(**env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.started.append(process)
+        return process, wait_healthy(self.base_url, process)
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+
+
 @pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[str]]]]:
-    """Yields a base URL and a list to put the started process in; stops it afterwards."""
-    port = free_port()
-    started: list[subprocess.Popen[str]] = []
-    yield f"http://127.0.0.1:{port}", started
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+def servers(tmp_path: Path) -> Iterator[ServerProcesses]:
+    processes = ServerProcesses(tmp_path)
+    yield processes
+    processes.stop_all()
 
 
 def wait_healthy(base_url: str, process: subprocess.Popen[str]) -> dict[str, object]:
@@ -81,29 +105,19 @@ def test_demo_places_a_call_and_exits_zero(tmp_path: Path) -> None:
 
 
 def test_procfile_web_process_serves_with_signatures_on(
-    tmp_path: Path, server_process: tuple[str, list[subprocess.Popen[str]]]
+    tmp_path: Path, servers: ServerProcesses
 ) -> None:
-    base_url, started = server_process
     command = (ROOT / "Procfile").read_text().strip().removeprefix("web:").strip()
     assert f"--ws-max-size {WS_MAX_SIZE}" in command, "the Procfile must use the server's limit"
-    port = base_url.rsplit(":", 1)[1]
-    env = clean_env(
-        PORT=port,
+    process, health = servers.start(
+        shlex.split(command.replace("$PORT", servers.port)),
+        PORT=servers.port,
         PUBLIC_URL="https://voice.example.com",
         TWILIO_AUTH_TOKEN="0" * 32,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'web.db'}",
     )
-    process = subprocess.Popen(
-        shlex.split(command.replace("$PORT", port)),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    started.append(process)
-    assert wait_healthy(base_url, process) == {"status": "ok", "calls": 0}
-    unsigned = httpx.post(base_url + "/twilio/voice", data={"CallSid": "CA" + "1" * 32})
+    assert health == {"status": "ok", "calls": 0}
+    unsigned = httpx.post(servers.base_url + "/twilio/voice", data={"CallSid": "CA" + "1" * 32})
     assert unsigned.status_code == 403
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
@@ -127,30 +141,18 @@ def test_serve_refuses_to_start_without_a_public_url(tmp_path: Path) -> None:
     assert "PUBLIC_URL is required" in done.stderr
 
 
-def test_serve_with_two_workers_answers_calls(
-    tmp_path: Path, server_process: tuple[str, list[subprocess.Popen[str]]]
-) -> None:
+def test_serve_with_two_workers_answers_calls(tmp_path: Path, servers: ServerProcesses) -> None:
     """Two worker processes share the port (the kernel spreads connections between them)."""
-    base_url, started = server_process
-    port = base_url.rsplit(":", 1)[1]
     token = "1" * 32
-    env = clean_env(
-        PUBLIC_URL=base_url,
+    command = [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"]
+    process, _ = servers.start(
+        [*command, "--port", servers.port, "--workers", "2"],
+        PUBLIC_URL=servers.base_url,
         TWILIO_AUTH_TOKEN=token,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}",
         LOG_LEVEL="INFO",
     )
-    command = [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, "--port", port, "--workers", "2"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    started.append(process)
-    wait_healthy(base_url, process)
+    base_url = servers.base_url
     calls = [
         subprocess.run(
             [sys.executable, "-m", "telephony", "call", base_url, "--auth-token", token],
