@@ -98,7 +98,7 @@ def _calm_the_garbage_collector() -> None:
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_THRESHOLDS[0], GC_THRESHOLDS[1], GC_THRESHOLDS[2])
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _signature_checker(settings: Settings) -> SignatureChecker | None:

@@ -113,8 +113,12 @@ def _take_audio(content: dict[str, Any], signals: ServerSignals) -> bool:
 
 
 def _decode(data: str) -> bytes:
-    """Base64 in either alphabet, as the Live API may send it."""
+    """Base64 in either alphabet, as the Live API may send it (standard first: no copy)."""
     try:
-        return base64.b64decode(data.replace("-", "+").replace("_", "/"), validate=True)
+        return binascii.a2b_base64(data, strict_mode=True)
+    except binascii.Error:
+        pass
+    try:
+        return base64.b64decode(data, altchars=b"-_", validate=True)
     except binascii.Error as exc:
         raise ValueError("model audio is not valid base64") from exc

@@ -33,7 +33,6 @@ class TranscriptWriter:
         self._call_sid = call_sid
         self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
         self._failed: list[_Item] = []
-        self.turns_written = 0
 
     def start(self, info: CallInfo) -> None:
         self._queue.put_nowait(info)
@@ -61,7 +60,6 @@ class TranscriptWriter:
                 await self._store.start_call(item)
             elif isinstance(item, TurnRecord):
                 await self._store.add_turn(self._call_sid, item)
-                self.turns_written += 1
             else:
                 await self._store.end_call(self._call_sid, item.reason, item.at)
         except StorageError:
