@@ -4,9 +4,12 @@
 - ``Pcm24kToMulaw``: model -> Twilio, 24 kHz PCM16 little-endian to 8 kHz mu-law.
 
 Each keeps its filter state between calls, so audio converted in chunks of any size is
-identical, byte for byte, to the same audio converted in one piece. Use one instance per call
-and direction; ``flush`` at the end of a stream returns the filter's tail and starts afresh, and
-``reset`` drops the state without output (for example when playback is cut off).
+identical, byte for byte, to the same audio converted in one piece. Neither holds audio back:
+``convert`` returns every output sample whose instant its input reaches, computed from that
+input and earlier input only (a causal filter, see ``resample``), so a 20 ms frame in gives its
+own 20 ms out, the first frame included. Use one instance per call and direction; ``flush`` ends
+a stream and starts afresh (it has nothing left to return), and ``reset`` drops the state
+(for example when playback is cut off).
 """
 
 import numpy as np
@@ -18,7 +21,13 @@ from telephony.audio.tables import pcm16_encoder, ulaw_decoder, ulaw_encoder
 
 
 class MulawToPcm16k:
-    """Twilio -> model: 8 kHz mu-law in, 16 kHz PCM16 LE out (two samples per input byte)."""
+    """Twilio -> model: 8 kHz mu-law in, 16 kHz PCM16 LE out (two samples per input byte).
+
+    Input sample ``k`` gives output samples ``2k`` (its own instant) and ``2k + 1`` (half an
+    input period later), both from inputs ``k`` and earlier: a 160-byte Twilio frame gives
+    exactly its own 640 bytes, and a click at byte ``i`` of a frame starts at output sample
+    ``2i`` of the same call's output.
+    """
 
     def __init__(self, *, phase: Phase = DEFAULT_PHASE) -> None:
         self._resampler = Resampler(MODEL_INPUT_RATE // TWILIO_RATE, 1, phase=phase)
@@ -31,12 +40,12 @@ class MulawToPcm16k:
         return self._resampler.design
 
     def convert(self, ulaw_8k: bytes) -> bytes:
-        """Return the 16 kHz PCM16 that ``ulaw_8k`` completes (any length, even empty)."""
+        """Return the 16 kHz PCM16 of ``ulaw_8k``: exactly four bytes per input byte."""
         codes = np.frombuffer(ulaw_8k, dtype=np.uint8)
         return self._resampler.push(codes, self._encoder, self._decoder).tobytes()
 
     def flush(self) -> bytes:
-        """End the stream: return the audio still inside the filter, then start afresh."""
+        """End the stream and start afresh; returns ``b""`` (nothing is held back)."""
         return self._resampler.drain(self._encoder).tobytes()
 
     def reset(self) -> None:
@@ -46,6 +55,15 @@ class MulawToPcm16k:
 
 class Pcm24kToMulaw:
     """Model -> Twilio: 24 kHz PCM16 LE in, 8 kHz mu-law out (one byte per three samples).
+
+    Output code ``n`` is the filter's output at 24 kHz sample ``3n`` of the stream, from that
+    sample and earlier ones; it is returned by the call that delivers sample ``3n``. While every
+    chunk is a whole number of 3-sample groups, a chunk of ``3m`` samples gives exactly ``m``
+    codes, its own span, and a click at its sample ``3i`` starts at code ``i`` of the same
+    call's output (at ``3i + 1`` or ``3i + 2``: at code ``i + 1``, the next call's first code if
+    ``i`` is the chunk's last group). Otherwise a chunk of ``L`` samples gives the codes whose
+    instants fall inside it, ``floor(L / 3)`` or ``ceil(L / 3)`` of them, and a click starts at
+    the first code at or after it; nothing is held back either way.
 
     Input of any byte length is accepted: an odd trailing byte is kept and completed by the
     next call. ``convert_pcm`` is the same stream stopped before mu-law encoding (16-bit 8 kHz
@@ -64,7 +82,7 @@ class Pcm24kToMulaw:
         return self._resampler.design
 
     def convert(self, pcm_24k: bytes) -> bytes:
-        """Return the 8 kHz mu-law that ``pcm_24k`` completes."""
+        """Return the 8 kHz mu-law codes whose instants ``pcm_24k`` reaches."""
         return self._resampler.push(self._samples(pcm_24k), self._ulaw).tobytes()
 
     def convert_pcm(self, pcm_24k: bytes) -> bytes:
@@ -72,7 +90,7 @@ class Pcm24kToMulaw:
         return self._resampler.push(self._samples(pcm_24k), self._pcm16).tobytes()
 
     def flush(self) -> bytes:
-        """End the stream: return the mu-law still owed, then start afresh.
+        """End the stream and start afresh; returns ``b""`` (nothing is held back).
 
         A lone trailing byte (half a sample) cannot be converted and is discarded here.
         """

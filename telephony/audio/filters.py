@@ -30,7 +30,7 @@ PASSBAND_HZ = 3400.0
 """Upper edge of the band both directions keep flat."""
 
 _CEPSTRUM_POINTS = 1 << 16
-_DELAY_BAND_HZ = (300.0, 3400.0)  # where the minimum-phase delay compensation is centred
+_DELAY_BAND_HZ = (300.0, 3400.0)  # the band `group_delay_s` averages over
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,8 @@ class FilterDesign:
 
     ``taps`` run at ``rate`` (the input rate times ``up``) and already include the gain of
     ``up`` that interpolation needs (each of the ``up`` polyphase branches sums to about 1).
-    ``delay`` (samples at ``rate``) is the filter delay the resampler compensates: output sample
-    ``n`` is the filter's output at input time ``(n * down + delay) / rate``. While streaming, the
-    output therefore lags the input by ``delay / rate`` and, within the output, a sound is late
-    by the group delay minus that: a sound's delay is the group delay.
+    The resampler applies them causally, with no delay compensation: a sound comes out of the
+    stream late by the filter's group delay (``group_delay_s``), and no sample is held back.
     """
 
     up: int
@@ -69,7 +67,6 @@ class FilterDesign:
     rate: int
     phase: Phase
     taps: FloatArray
-    delay: int
 
     @property
     def group_delay_s(self) -> float:
@@ -99,18 +96,16 @@ def _design(up: int, down: int, phase: Phase) -> FilterDesign:
         taps = remez_lowpass(
             spec.linear_taps, passband, stopband, stopband_weight=spec.linear_weight
         )
-        delay = (spec.linear_taps - 1) // 2
     elif phase == "minimum":
         prototype = remez_lowpass(
             spec.minimum_prototype_taps, passband, stopband, stopband_weight=spec.minimum_weight
         )
         taps = minimum_phase(prototype)
-        delay = round(_mean_group_delay(taps, spec.rate) * spec.rate)
     else:
         raise ValueError(f"unknown phase {phase!r}")
     quantized = _quantize(taps, up)
     quantized.flags.writeable = False
-    return FilterDesign(up, down, spec.rate, phase, quantized, delay)
+    return FilterDesign(up, down, spec.rate, phase, quantized)
 
 
 def minimum_phase(prototype: FloatArray) -> FloatArray:

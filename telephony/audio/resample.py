@@ -1,10 +1,21 @@
-"""Streaming polyphase FIR resampling by a rational factor ``up / down``.
+"""Streaming polyphase FIR resampling by a rational factor ``up / down``, causal and hold-free.
 
-Output sample ``n`` is ``sum(taps[k] * x_up[n * down + delay - k])``, where ``x_up`` is the input
-with ``up - 1`` zeros after every sample. It is computed as soon as the input it needs has
-arrived: nothing is held back beyond the filter's own ``delay``, so 20 ms in gives 20 ms out on
-every call after the first. The whole output (``process`` calls plus ``flush``) has exactly
-``ceil(len(input) * up / down)`` samples.
+Output sample ``n`` is the causal filter's output at the output instant ``n * down`` (counted in
+samples of ``x_up``, the input with ``up - 1`` zeros after every sample)::
+
+    y[n] = sum(taps[k] * x_up[n * down - k])
+
+so it depends only on inputs up to ``floor(n * down / up)``, never on later ones. For 2/1 that
+is ``y[2k + p] = sum(taps[2j + p] * x[k - j])``; for 1/3, ``y[n] = sum(taps[k] * x[3n - k])``.
+
+Contract (``process``/``push``): each output is returned by the call that delivers the last
+input it depends on. After ``r`` input samples exactly ``ceil(r * up / down)`` outputs have
+been returned: nothing is held and nothing is looked ahead. A call that delivers inputs
+``[a, b)`` returns outputs ``ceil(a * up / down)`` to ``ceil(b * up / down) - 1``; for 2/1
+that is exactly twice its input, whatever its length. The filter's group delay (0.2-1.3 ms for
+the minimum-phase designs) is in the audio itself, not in buffering. ``flush`` owes nothing: the
+ringing of the last inputs past the end of the stream is not emitted, so a whole stream gives
+exactly ``ceil(len(input) * up / down)`` samples.
 
 How: outputs are grouped in blocks of ``block_out``; a block needs an input window of ``window``
 samples, and windows start every ``block_in = block_out * down / up`` input samples. The windows
@@ -55,7 +66,7 @@ class _Kernel:
 @cache
 def _kernel(up: int, down: int, phase: Phase) -> _Kernel:
     filt = design(up, down, phase)
-    taps, delay = filt.taps, filt.delay
+    taps = filt.taps
     gain = max(float(np.abs(taps[branch::up]).sum()) for branch in range(up))
     if gain > MAX_FILTER_GAIN:
         raise ValueError(f"filter gain {gain:.2f} exceeds what the output tables cover")
@@ -63,21 +74,24 @@ def _kernel(up: int, down: int, phase: Phase) -> _Kernel:
     block_in, remainder = divmod(block_out * down, up)
     if remainder:
         raise ValueError(f"a block of {block_out} outputs is not a whole number of inputs")
-    # Output t of a block reads input w of its window through tap k = t*down + delay - (w-h)*up.
-    history = max(0, -(-(taps.size - 1 - delay) // up))
-    window = history + ((block_out - 1) * down + delay) // up + 1
+    # Output t of a block reads input w of its window through tap k = t*down - (w-history)*up:
+    # the window reaches `history` inputs back for the oldest tap, and forward only to the
+    # input at or before the block's last output instant (no look-ahead).
+    history = -(-(taps.size - 1) // up)
+    window = history + (block_out - 1) * down // up + 1
     w = np.arange(window)[:, None]
     t = np.arange(block_out)[None, :]
-    k = t * down + delay - (w - history) * up
+    k = t * down - (w - history) * up
     inside = (k >= 0) & (k < taps.size)
     matrix = np.zeros((window + 1, block_out))
     matrix[:window] = np.where(inside, taps[np.clip(k, 0, taps.size - 1)], 0.0)
     matrix[window] = INDEX_OFFSET + 0.5
     matrix.flags.writeable = False
     max_step = max(block_in, round(_MAX_STEP_S * filt.rate / up))
-    # After the history is moved back, the buffer holds less than history + block_in + delay + 1
-    # samples; a step adds max_step and the last window reads up to `window` past them.
-    capacity = history + block_in + delay + 1 + (_ROOM_STEPS + 1) * max_step + window
+    # After the history is moved back, the buffer holds at most history + block_in samples
+    # (every output an input allows has been emitted); a step adds max_step and the last
+    # window reads up to `window` past them.
+    capacity = history + block_in + 1 + (_ROOM_STEPS + 1) * max_step + window
     max_rows = max_step // block_in + 2
     return _Kernel(filt, block_in, block_out, history, window, matrix, max_step, capacity, max_rows)
 
@@ -97,6 +111,7 @@ class Resampler:
 
     Supported ratios are those with a filter design: 1/3 (24 kHz -> 8 kHz) and 2/1
     (8 kHz -> 16 kHz). ``phase`` selects the minimum-phase (default) or linear-phase filter.
+    Every call returns each output whose last input it delivers (see the module docstring).
     """
 
     def __init__(self, up: int, down: int, *, phase: Phase = DEFAULT_PHASE) -> None:
@@ -108,8 +123,6 @@ class Resampler:
         self._block_out = kernel.block_out
         self._max_step = kernel.max_step
         self._matrix = kernel.matrix
-        # available outputs after r inputs = (up * r + self._lead) // down
-        self._lead = down - 1 - kernel.design.delay
         self._buffer = np.zeros(kernel.capacity)
         item = self._buffer.itemsize
         self._windows: FloatArray = as_strided(
@@ -129,7 +142,7 @@ class Resampler:
 
     @property
     def design(self) -> FilterDesign:
-        """The filter in use (taps, rate, delay)."""
+        """The filter in use (taps, rate, group delay)."""
         return self._kernel.design
 
     def reset(self) -> None:
@@ -142,13 +155,13 @@ class Resampler:
         self._base_block = 0
 
     def process(self, samples: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
-        """Feed 16-bit samples; return every output sample they complete."""
+        """Feed 16-bit samples; return every output they make due (none is held back)."""
         if samples.dtype != np.int16 or samples.ndim != 1:
             raise TypeError(f"expected a 1-D int16 array, got {samples.ndim}-D {samples.dtype}")
         return self.push(samples, pcm16_encoder())
 
     def flush(self) -> npt.NDArray[np.int16]:
-        """End the stream: return the rest of the output, then start afresh."""
+        """End the stream and start afresh; nothing is owed, so this returns no samples."""
         return self.drain(pcm16_encoder())
 
     def push(
@@ -157,7 +170,7 @@ class Resampler:
         encoder: npt.NDArray[_Out],
         decoder: FloatArray | None = None,
     ) -> npt.NDArray[_Out]:
-        """Feed input and return the outputs it completes, looked up in ``encoder``.
+        """Feed input and return the outputs now due, looked up in ``encoder``.
 
         ``values`` are 16-bit samples, or keys into ``decoder`` (such as mu-law codes into
         ``tables.ulaw_decoder()``). ``encoder`` is one of the output tables of ``tables``.
@@ -180,22 +193,21 @@ class Resampler:
         return encoder[self._ready().astype(np.intp)]
 
     def drain(self, encoder: npt.NDArray[_Out]) -> npt.NDArray[_Out]:
-        """Return the outputs still owed (the filter's delay, fed with silence), then reset."""
-        up, down = self._up, self._down
-        total = -(-up * self._received // down)
-        owed = total - self._emitted
-        if owed <= 0:
-            self.reset()
-            return encoder[:0].copy()
-        # Silence until (up * received + lead) // down, the outputs available, reaches total.
-        padding = -(-(total * down - self._lead) // up) - self._received
-        tail = self.push(np.zeros(max(padding, 0), dtype=np.int16), encoder)
+        """End the stream and start afresh: returns no outputs, as ``push`` holds none back.
+
+        The whole stream has had its ``ceil(received * up / down)`` outputs already; the
+        filter's ringing past the stream's end is dropped.
+        """
         self.reset()
-        return tail[:owed]
+        return encoder[:0].copy()
 
     def _ready(self) -> FloatArray:
-        """Compute the outputs that became available, as ``value + INDEX_OFFSET + 0.5``."""
-        available = (self._up * self._received + self._lead) // self._down
+        """Compute the outputs that became due, as ``value + INDEX_OFFSET + 0.5``.
+
+        Output ``n`` is due once input ``floor(n * down / up)`` has arrived: after ``r`` inputs,
+        outputs ``0 .. ceil(r * up / down) - 1``.
+        """
+        available = -(-(self._up * self._received) // self._down)
         emitted = self._emitted
         if available <= emitted:
             return self._products[:0, 0]
