@@ -17,9 +17,12 @@ Columns:
   24 kHz -> 8 kHz; image: worst energy above 4 kHz for a 300-3400 Hz tone after 8 kHz -> 16 kHz.
   Both on 16-bit PCM before any mu-law encoding.
 - passband: spread (max - min, dB) of the gain of 300-3400 Hz tones, down / up.
-- filter: group delay of the conversion over 300-3400 Hz as heard at the output when nothing is
-  held back, average / worst; hold: extra lag from audio held back and released later, sampled
-  after every 20 ms frame, average / worst. A sound's delay is filter + hold.
+- filter: group delay of the conversion over 300-3400 Hz measured inside the output stream
+  (output time 0 = input time 0), average / worst.
+- hold: output held back at the end of every 20 ms call, the first included: the input so far
+  times the rate ratio minus the samples returned so far, in output samples (smp) and in ms,
+  average / worst. Nothing is subtracted: 0 means every call returned exactly its own 20 ms.
+  A sound's delay is filter + hold.
 - chunks: whether converting in chunks (random sizes, one sample, 37 ms) gives exactly the bytes
   of one whole conversion, both directions.
 """
@@ -54,7 +57,7 @@ from telephony.audio import (
     Resampler,
     pcm16_to_ulaw,
 )
-from telephony.sim.speech import speech_like
+from twins.speech import speech_like
 
 Int16Array = npt.NDArray[np.int16]
 FloatArray = npt.NDArray[np.float64]
@@ -392,31 +395,44 @@ def worst_image_db(method: Method) -> float:
 class Delay:
     filter_avg_ms: float
     filter_worst_ms: float
-    hold_avg_ms: float
-    hold_worst_ms: float
+    hold_avg: float  # output samples
+    hold_worst: float  # output samples
+    rate_out: int
     passband_spread_db: float
+
+    @property
+    def hold_avg_ms(self) -> float:
+        return 1e3 * self.hold_avg / self.rate_out
+
+    @property
+    def hold_worst_ms(self) -> float:
+        return 1e3 * self.hold_worst / self.rate_out
+
+
+def held_samples(method: Method, rate_in: int, rate_out: int) -> FloatArray:
+    """Output samples held back after each 20 ms frame of speech-like input (none subtracted)."""
+    speech = speech_like(2.0, rate_in, seed=3)
+    outputs = stream_frames(method.pcm_stream(rate_in, rate_out), speech, rate_in)[:-1]
+    emitted = np.cumsum([part.size for part in outputs])
+    owed = rate_out * FRAME_MS // 1000 * np.arange(1, len(outputs) + 1)
+    return np.asarray(owed - emitted, dtype=np.float64)
 
 
 def delay_and_passband(method: Method, rate_in: int, rate_out: int) -> Delay:
-    # Lag after every 20 ms frame of speech-like input: input time in minus output time out.
-    speech = speech_like(2.0, rate_in, seed=3)
-    outputs = stream_frames(method.pcm_stream(rate_in, rate_out), speech, rate_in)[:-1]
-    emitted = np.cumsum([part.size for part in outputs]) / rate_out
-    lags = FRAME_MS / 1000 * np.arange(1, len(outputs) + 1) - emitted
-    floor = float(lags.min())
+    held = held_samples(method, rate_in, rate_out)
     # Group delay inside the output stream, from the phase slope of neighbouring tones.
     responses = [response(method, f, rate_in, rate_out) for f in PASSBAND_TONES]
     group = []
     for freq, here in zip(PASSBAND_TONES, responses, strict=True):
         turn = response(method, freq + DELAY_STEP_HZ, rate_in, rate_out) / here
         group.append(-float(np.angle(turn)) / (2 * np.pi * DELAY_STEP_HZ))
-    heard = np.asarray(group) + floor
     gains = [db(abs(r)) for r in responses]
     return Delay(
-        1e3 * float(heard.mean()),
-        1e3 * float(heard.max()),
-        1e3 * float((lags - floor).mean()),
-        1e3 * float((lags - floor).max()),
+        1e3 * float(np.mean(group)),
+        1e3 * float(np.max(group)),
+        float(held.mean()),
+        float(held.max()),
+        rate_out,
         max(gains) - min(gains),
     )
 
@@ -463,6 +479,10 @@ def pair_ms(average: float, worst: float) -> str:
     return f"{round(average, 2) + 0.0:.2f}/{round(worst, 2) + 0.0:.2f}"
 
 
+def pair_samples(average: float, worst: float) -> str:
+    return f"{round(average, 1) + 0.0:.1f}/{round(worst) + 0:d}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="few iterations: check it runs")
@@ -480,8 +500,10 @@ def main() -> None:
         "image dB",
         "passband dB dn/up",
         "24k>8k filter ms",
+        "24k>8k hold smp",
         "24k>8k hold ms",
         "8k>16k filter ms",
+        "8k>16k hold smp",
         "8k>16k hold ms",
         "chunks",
     )
@@ -500,8 +522,10 @@ def main() -> None:
                 f"{worst_image_db(method):.1f}",
                 f"{down.passband_spread_db:.2f}/{up.passband_spread_db:.2f}",
                 pair_ms(down.filter_avg_ms, down.filter_worst_ms),
+                pair_samples(down.hold_avg, down.hold_worst),
                 pair_ms(down.hold_avg_ms, down.hold_worst_ms),
                 pair_ms(up.filter_avg_ms, up.filter_worst_ms),
+                pair_samples(up.hold_avg, up.hold_worst),
                 pair_ms(up.hold_avg_ms, up.hold_worst_ms),
                 "yes" if chunk_invariant(method) else "no",
             )
@@ -517,7 +541,10 @@ def main() -> None:
     print("-+-".join("-" * width for width in widths))
     for row in rows:
         print(line(row))
-    print("filter/hold: average/worst; a sound's delay is filter + hold. See the module docstring.")
+    print(
+        "filter/hold: average/worst; hold smp: output samples held back after a 20 ms call;"
+        " a sound's delay is filter + hold. See the module docstring."
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             api_token=args.api_token,
             heard_wav=args.heard_wav,
         )
-    from telephony.sim.gemini_live.cli import run_emulator
+    from twins.gemini_live.cli import run_emulator
 
     return run_emulator(args.host, args.port)
 

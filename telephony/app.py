@@ -1,39 +1,38 @@
 """The application factory: ``create_app(settings)``.
 
-Nothing happens at import time. The lifespan builds the database engine, the transcript store,
-ADK's session service and, without Gemini credentials, the local Live API emulator; all of it
-lives on ``app.state.services`` and is torn down when the app stops.
+Nothing happens at import time, and nothing outside the app changes: process-wide tuning belongs
+to the entry point that owns the process (``server.py``). The lifespan checks the libraries'
+internals the call path relies on (``live/internals.py``), builds the database engine, the
+transcript store, ADK's session service and, without Gemini credentials, the local Live API
+emulator; all of it lives on ``app.state.services`` and is torn down when the app stops.
 """
 
 import contextlib
-import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 from google.adk.models import BaseLlm
 from sqlalchemy.engine import make_url
 
-from telephony import api, audio
-from telephony.agents import gemini_model, live_run_config, load_agent
+from telephony import audio, offline
 from telephony.call import GREETING_CUE
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
+from telephony.live import internals
+from telephony.live.agents import LiveModel, load_agent
+from telephony.live.models import gemini_model, live_run_config
+from telephony.live.sessions import CallSessionService
+from telephony.live.warmup import warm_up
+from telephony.routes import api, media, voice
 from telephony.server import configure_logging
 from telephony.services import Services
-from telephony.sessions import CallSessionService
-from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
 from telephony.transcripts import TranscriptStore, create_engine
-from telephony.twilio import media, webhooks
 from telephony.twilio.security import SignatureChecker, StreamTokens
-from telephony.warmup import warm_up
 
 logger = logging.getLogger(__name__)
-
-GC_THRESHOLDS = (5_000, 50, 100)
-"""Allocations before a young collection; young ones per middle; middle ones per full."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,11 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
             app.state.services = services
-            _calm_the_garbage_collector()
             yield
 
     app = FastAPI(title="telephony", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.include_router(webhooks.router)
+    app.include_router(voice.router)
     app.include_router(media.router)
     app.include_router(api.router)
     return app
@@ -61,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
     signatures = _signature_checker(settings)
+    checked = internals.verify()
     auth_token = settings.twilio_auth_token
     # Stream tokens and caller pseudonyms are keyed by the auth token, so that every worker
     # process of a deployment agrees; without one (local use) a per-process key will do.
@@ -80,25 +79,12 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         tokens=StreamTokens(secret, ttl_s=settings.stream_token_ttl_s),
         secret=secret,
         store=store,
-        session_service=CallSessionService(db_engine=engine),
+        session_service=CallSessionService(internals=checked, db_engine=engine),
         run_config=live_run_config(),
         live_model=live_model,
+        internals=checked,
         emulator=emulator,
     )
-
-
-def _calm_the_garbage_collector() -> None:
-    """Keep the cyclic garbage collector from pausing every call.
-
-    A full collection walks every object in the process: the libraries loaded at start make
-    that 25-150 ms with the event loop stopped, every few seconds under load, for almost
-    nothing (the call path's objects are freed by reference counting). Everything alive once
-    the app is built is moved out of the collector's sight, and the older generations are
-    collected far less often; the youngest generation still runs as usual.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _signature_checker(settings: Settings) -> SignatureChecker | None:
@@ -119,27 +105,11 @@ def _signature_checker(settings: Settings) -> SignatureChecker | None:
 
 async def _live_model(
     settings: Settings, stack: contextlib.AsyncExitStack
-) -> tuple[Callable[[str], BaseLlm], LiveEmulator | None]:
+) -> tuple[LiveModel, object | None]:
     """How agents reach the Live API: Gemini with our credentials, or the local emulator."""
     override = settings.agent_model
     if settings.offline:
-        emulator = await stack.enter_async_context(LiveEmulator())
-        logger.warning(
-            "OFFLINE: no Gemini credentials (GOOGLE_API_KEY or Vertex AI settings); "
-            "calls are answered by the local Live API emulator at %s",
-            emulator.base_url,
-        )
-        context = emulator.client_ssl_context()
-
-        def emulated(declared: str) -> BaseLlm:
-            return gemini_model(
-                override or declared,
-                api_key=DEFAULT_API_KEY,
-                base_url=emulator.base_url,
-                ssl_context=context,
-            )
-
-        return emulated, emulator
+        return await offline.start_emulator(stack, override)
     key = settings.google_api_key
 
     def gemini(declared: str) -> BaseLlm:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telephony.call import CallStats
+from telephony.call_stats import CallStats
 
 LAG_INTERVAL_S = 0.05
 WINDOW_SAMPLES = 20 * 60 * 15

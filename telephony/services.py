@@ -1,19 +1,17 @@
 """What the routes share: built once by the app's lifespan and kept on ``app.state``."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from google.adk.agents import RunConfig
-from google.adk.models import BaseLlm
 from google.adk.runners import Runner
 from google.adk.sessions import BaseSessionService
 from starlette.requests import HTTPConnection
 
-from telephony.agents import load_agent
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.live.agents import LiveModel, load_agent
+from telephony.live.internals import Internals
 from telephony.metrics import Metrics
-from telephony.sim.gemini_live import LiveEmulator
 from telephony.transcripts import TranscriptStore
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
@@ -29,11 +27,13 @@ class Services:
     store: TranscriptStore
     session_service: BaseSessionService
     run_config: RunConfig
-    live_model: Callable[[str], BaseLlm]
+    live_model: LiveModel
     """Turns the model name an agent declares into the live model it runs on."""
+    internals: Internals
+    """Which private paths into ADK and google-genai the installed versions allow."""
     metrics: Metrics = field(default_factory=Metrics)
-    emulator: LiveEmulator | None = None
-    """The local Live API emulator, when running offline."""
+    emulator: object | None = None
+    """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""
     calls: dict[str, Call] = field(default_factory=dict)
     """Calls in progress in this process, by CallSid."""
     _runners: dict[str, Runner] = field(default_factory=dict)

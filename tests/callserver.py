@@ -19,9 +19,9 @@ from telephony.app import create_app
 from telephony.config import Settings
 from telephony.server import bind, serve_in_process
 from telephony.services import Services
-from telephony.sim.gemini_live import LiveEmulator
-from telephony.sim.twilio import CallConfig, CallResult, SimulatedCall, Step, twilio_signature
 from telephony.transcripts import Transcript
+from twins.gemini_live import LiveEmulator
+from twins.twilio import CallConfig, CallResult, SimulatedCall, Step, twilio_signature
 
 ACCOUNT_SID = "AC" + "5" * 32
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from telephony.sim.gemini_live import EmulatorConfig, LiveEmulator, Pacing
 from telephony.transcripts import TranscriptStore, create_engine
 from tests.callserver import RunningServer, running_server
+from twins.gemini_live import EmulatorConfig, LiveEmulator, Pacing
 
 
 @pytest.fixture(

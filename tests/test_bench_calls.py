@@ -23,9 +23,9 @@ from bench.callbench.report import largest_within
 from bench.callbench.server import read_tags
 from bench.callbench.step import Schedule, StepResult
 from bench.calls import stop_reason
-from telephony.sim.gemini_live import Record
-from telephony.sim.twilio import Interrupt, Speak, WaitForGreeting, WaitForReply
 from telephony.transcripts import CallInfo, EndReason, Speaker, TranscriptStore, TurnRecord
+from twins.gemini_live import Record
+from twins.twilio import Interrupt, Speak, WaitForGreeting, WaitForReply
 
 
 def floats(*values: float) -> np.ndarray:

@@ -1,11 +1,11 @@
 """When the model fails: the caller is not left in dead air, nothing said is lost, and the
 server goes on serving other calls."""
 
-from telephony.sim.gemini_live import AfterTurns, MidReply
-from telephony.sim.twilio import EndReason as SimEnd
-from telephony.sim.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
 from telephony.transcripts import EndReason, Speaker
 from tests.callserver import RunningServer
+from twins.gemini_live import AfterTurns, MidReply
+from twins.twilio import EndReason as SimEnd
+from twins.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
 
 
 async def test_model_error_mid_call_ends_the_call_cleanly(call_server: RunningServer) -> None:

@@ -12,10 +12,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from telephony.audio import ULAW_SILENCE
-from telephony.sim.twilio import StreamSpec, parse_twiml
 from telephony.transcripts import CallStatus, EndReason
 from telephony.twilio.security import StreamTokens
 from tests.callserver import ACCOUNT_SID, RunningServer, running_server
+from twins.twilio import StreamSpec, parse_twiml
 
 CALL_SID = "CA" + "1" * 32
 STREAM_SID = "MZ" + "2" * 32

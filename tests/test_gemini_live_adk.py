@@ -18,7 +18,7 @@ from google.adk.runners import Runner
 from google.adk.sessions import InMemorySessionService
 from google.genai import errors, types
 
-from telephony.sim.gemini_live import (
+from twins.gemini_live import (
     AfterFirstHandle,
     AfterTurns,
     BeforeFirstHandle,
@@ -27,8 +27,8 @@ from telephony.sim.gemini_live import (
     ModelStyle,
     Pacing,
 )
-from telephony.sim.gemini_live.config import DEFAULT_GREETING
-from telephony.sim.speech import speech_like
+from twins.gemini_live.config import DEFAULT_GREETING
+from twins.speech import speech_like
 
 MODEL_25 = "gemini-2.5-flash-native-audio-preview-09-2025"
 MODEL_3X = "gemini-3.1-flash-live-preview"

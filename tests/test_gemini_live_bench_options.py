@@ -7,10 +7,6 @@ import time
 
 import pytest
 
-from telephony.sim.gemini_live import EmulatorConfig, LiveEmulator, Pacing
-from telephony.sim.gemini_live.brain import plan_reply
-from telephony.sim.gemini_live.config import DEFAULT_GREETING
-from telephony.sim.speech import speech_like
 from tests.test_gemini_live_server import (
     Message,
     RawClient,
@@ -18,6 +14,10 @@ from tests.test_gemini_live_server import (
     is_turn_complete,
     raw_client,
 )
+from twins.gemini_live import EmulatorConfig, LiveEmulator, Pacing
+from twins.gemini_live.brain import plan_reply
+from twins.gemini_live.config import DEFAULT_GREETING
+from twins.speech import speech_like
 
 FRAME_BYTES = 640  # 20 ms of 16 kHz PCM16
 SPEECH = speech_like(1.0, 16000).astype("<i2").tobytes()

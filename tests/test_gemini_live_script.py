@@ -2,7 +2,7 @@
 
 import pytest
 
-from telephony.sim.gemini_live import (
+from twins.gemini_live import (
     AfterTurns,
     BeforeFirstHandle,
     Immediately,
@@ -11,7 +11,7 @@ from telephony.sim.gemini_live import (
     Record,
     Script,
 )
-from telephony.sim.gemini_live.script import CallTool, Close, GoAway
+from twins.gemini_live.script import CallTool, Close, GoAway
 
 
 def test_actions_are_taken_once_at_their_moment() -> None:

@@ -18,7 +18,7 @@ from google.genai import types
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from telephony.sim.gemini_live import (
+from twins.gemini_live import (
     AfterTurns,
     EmulatorConfig,
     Immediately,
@@ -26,8 +26,8 @@ from telephony.sim.gemini_live import (
     MidReply,
     OnSetup,
 )
-from telephony.sim.gemini_live.server import LIVE_PATH
-from telephony.sim.speech import speech_like
+from twins.gemini_live.server import LIVE_PATH
+from twins.speech import speech_like
 
 MODEL_25 = "models/gemini-live-2.5-flash-preview"
 MODEL_3X = "models/gemini-3.1-flash-live-preview"

@@ -5,16 +5,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telephony.sim.gemini_live.brain import plan_reply
-from telephony.sim.gemini_live.events import OUTPUT_RATE
-from telephony.sim.gemini_live.vad import (
+from twins.gemini_live.brain import plan_reply
+from twins.gemini_live.events import OUTPUT_RATE
+from twins.gemini_live.vad import (
     EnergyVad,
     SpeechEnded,
     SpeechStarted,
     VadEvent,
     block_levels_dbfs,
 )
-from telephony.sim.speech import speech_like
+from twins.speech import speech_like
 
 RATE = 16000
 

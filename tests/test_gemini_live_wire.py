@@ -8,8 +8,8 @@ from google.genai import types
 from hypothesis import given
 from hypothesis import strategies as st
 
-from telephony.sim.gemini_live import messages
-from telephony.sim.gemini_live.events import (
+from twins.gemini_live import messages
+from twins.gemini_live.events import (
     ActivityEnd,
     ActivityStart,
     AudioIn,
@@ -25,7 +25,7 @@ from telephony.sim.gemini_live.events import (
     Turn,
     UnknownIn,
 )
-from telephony.sim.gemini_live.wire import WireError, decode_base64, parse_client_message, pcm_rate
+from twins.gemini_live.wire import WireError, decode_base64, parse_client_message, pcm_rate
 
 PCM = bytes(range(256)) * 4  # contains bytes that differ between the base64 alphabets
 

@@ -4,14 +4,20 @@ import json
 
 import pytest
 from google.adk.agents import Agent, LiveRequestQueue, RunConfig
+from google.adk.models.gemini_llm_connection import GeminiLlmConnection
 from google.adk.models.llm_request import LlmRequest
+from google.adk.utils.variant_utils import GoogleLLMVariant
 from google.genai import types
+from google.genai.live import AsyncSession
 
-from telephony.agents import gemini_model
-from telephony.live_socket import LiveGemini, ModelLink, _ServerTap, direct_line_allowed
-from telephony.live_wire import AudioMessages, ServerSignals
-from telephony.sim.gemini_live import DEFAULT_API_KEY, LiveEmulator
-from telephony.warmup import SilentConnection
+from telephony.live import internals
+from telephony.live.agents import direct_line_allowed
+from telephony.live.internals import Internals
+from telephony.live.link import ModelLink, _ServerTap
+from telephony.live.models import LiveGemini, gemini_model
+from telephony.live.warmup import SilentConnection
+from telephony.live.wire import AudioMessages, ModelMessage
+from twins.gemini_live import DEFAULT_API_KEY, LiveEmulator
 
 MODEL_25 = "gemini-2.5-flash-native-audio-preview-12-2025"
 MODEL_3X = "gemini-3.1-flash-live-preview"
@@ -32,8 +38,19 @@ class SpySocket:
         return self.incoming.pop(0).encode()
 
 
-async def ignore(signals: ServerSignals) -> None:
-    del signals
+ALL_INTERNALS = Internals(direct_line=True, queue_depth=True, session_events=True)
+
+
+async def ignore(message: ModelMessage) -> None:
+    del message
+
+
+def connection_over(socket: SpySocket, model_name: str = MODEL_25) -> GeminiLlmConnection:
+    """An ADK connection to the Gemini API whose socket is ``socket`` (public constructors)."""
+    session = AsyncSession(api_client=None, websocket=socket)  # type: ignore[arg-type]
+    return GeminiLlmConnection(
+        session, api_backend=GoogleLLMVariant.GEMINI_API, model_version=model_name
+    )
 
 
 async def genai_connection(emulator: LiveEmulator, model_name: str) -> tuple[str, object]:
@@ -49,7 +66,9 @@ async def genai_connection(emulator: LiveEmulator, model_name: str) -> tuple[str
     request.config = types.GenerateContentConfig(system_instruction="test")
     captured: list[str] = []
     async with model.connect(request) as connection:
-        socket = connection._gemini_session._ws  # type: ignore[attr-defined]
+        found = internals.live_socket(connection)
+        assert found is not None
+        socket = found.socket
         original = socket.send
 
         async def spy(message: str) -> None:
@@ -65,17 +84,16 @@ async def genai_connection(emulator: LiveEmulator, model_name: str) -> tuple[str
 async def test_caller_audio_message_is_byte_identical_to_google_genai(
     live_emulator: LiveEmulator, model_name: str
 ) -> None:
-    expected, connection = await genai_connection(live_emulator, model_name)
+    expected, _ = await genai_connection(live_emulator, model_name)
     queue = LiveRequestQueue()
-    link = ModelLink(queue, ignore)
-    link._attach(connection)  # type: ignore[arg-type]
-    assert link.tapped
+    link = ModelLink(queue, ignore, internals=ALL_INTERNALS)
     spy = SpySocket()
-    link._socket = spy
+    link.attach(connection_over(spy, model_name))
+    assert link.tapped
     await link.send_audio(AUDIO)
     assert spy.sent == [expected]
     assert link.sent_direct == 1
-    assert queue._queue.qsize() == 0
+    assert internals.queued_requests(queue) == 0
 
 
 async def test_the_tap_hands_the_call_its_part_and_google_genai_the_rest() -> None:
@@ -89,10 +107,10 @@ async def test_the_tap_hands_the_call_its_part_and_google_genai_the_rest() -> No
     words = {"serverContent": {"outputTranscription": {"text": "Hello"}}}
     tool = {"toolCall": {"functionCalls": [{"id": "1", "name": "f", "args": {}}]}}
     socket = SpySocket([json.dumps(m) for m in (audio, words, audio, tool)])
-    seen: list[ServerSignals] = []
+    seen: list[ModelMessage] = []
 
-    async def record(signals: ServerSignals) -> None:
-        seen.append(signals)
+    async def record(message: ModelMessage) -> None:
+        seen.append(message)
 
     tap = _ServerTap(socket, record)
     # The audio-only message is consumed; the call sees each message before google-genai does.
@@ -106,24 +124,24 @@ async def test_the_tap_hands_the_call_its_part_and_google_genai_the_rest() -> No
 
 async def test_audio_before_the_connection_is_held_and_goes_out_first_in_order() -> None:
     queue = LiveRequestQueue()
-    link = ModelLink(queue, ignore)
+    link = ModelLink(queue, ignore, internals=ALL_INTERNALS)
     await link.send_audio(b"one")
     await link.send_audio(b"two")
     spy = SpySocket()
-    link._socket = spy  # the connection is up
+    link.attach(connection_over(spy))  # the connection is up
     await link.send_audio(b"three")
     messages = AudioMessages(audio_field=False)
     assert spy.sent == [messages.audio(b"one"), messages.audio(b"two"), messages.audio(b"three")]
     assert (link.sent_direct, link.sent_queued, link.dropped) == (3, 0, 0)
-    assert queue._queue.qsize() == 0
+    assert internals.queued_requests(queue) == 0
 
 
 async def test_only_the_freshest_half_second_is_held() -> None:
-    link = ModelLink(LiveRequestQueue(), ignore)
+    link = ModelLink(LiveRequestQueue(), ignore, internals=ALL_INTERNALS)
     for number in range(30):
         await link.send_audio(bytes([number]))
     spy = SpySocket()
-    link._socket = spy
+    link.attach(connection_over(spy))
     await link.send_audio(bytes([30]))
     messages = AudioMessages(audio_field=False)
     assert spy.sent == [messages.audio(bytes([n])) for n in range(5, 31)]
@@ -132,7 +150,7 @@ async def test_only_the_freshest_half_second_is_held() -> None:
 
 async def test_with_the_direct_line_off_adk_carries_the_audio() -> None:
     queue = LiveRequestQueue()
-    link = ModelLink(queue, ignore, enabled=False)
+    link = ModelLink(queue, ignore, internals=ALL_INTERNALS, enabled=False)
     await link.send_audio(AUDIO)
     request = await queue.get()
     assert request.blob is not None
@@ -145,9 +163,9 @@ async def test_with_the_direct_line_off_adk_carries_the_audio() -> None:
 
 async def test_a_connection_it_cannot_use_hands_the_held_audio_to_adk_in_order() -> None:
     queue = LiveRequestQueue()
-    link = ModelLink(queue, ignore)
+    link = ModelLink(queue, ignore, internals=ALL_INTERNALS)
     await link.send_audio(b"early")
-    link._attach(SilentConnection())  # a kind of connection the direct line does not know
+    link.attach(SilentConnection())  # a kind of connection the direct line does not know
     await link.send_audio(b"late")
     assert not link.tapped
     assert [(await queue.get()).blob.data for _ in range(2)] == [b"early", b"late"]  # type: ignore[union-attr]
@@ -173,3 +191,34 @@ def test_the_direct_line_steps_aside_for_streaming_tools_and_blob_saving() -> No
     assert not direct_line_allowed(streaming, config)
     assert not direct_line_allowed(parent, config)
     assert not direct_line_allowed(plain, RunConfig(save_live_blob=True))
+
+
+async def test_a_connection_that_ends_resets_the_link_and_the_next_one_is_tapped() -> None:
+    link = ModelLink(LiveRequestQueue(), ignore, internals=ALL_INTERNALS)
+    first, second = SpySocket(), SpySocket()
+    connection = connection_over(first)
+    link.attach(connection)
+    await link.send_audio(b"one")
+    link.detach(connection)
+    assert not link.tapped  # until the next connection: ADK's events are the call's again
+    await link.send_audio(b"held")
+    link.attach(connection_over(second, MODEL_3X))
+    assert link.tapped
+    assert link.final_input_transcripts  # the new connection's model sends whole transcripts
+    await link.send_audio(b"two")
+    assert first.sent == [AudioMessages(audio_field=False).audio(b"one")]
+    after = AudioMessages(audio_field=True)
+    assert second.sent == [after.audio(b"held"), after.audio(b"two")]
+    assert link.connections == 2
+
+
+async def test_without_the_internals_adk_carries_everything() -> None:
+    queue = LiveRequestQueue()
+    link = ModelLink(queue, ignore, internals=Internals.public_only())
+    link.attach(connection_over(SpySocket()))
+    assert not link.tapped
+    await link.send_audio(b"pcm")
+    request = await queue.get()
+    assert request.blob is not None
+    assert request.blob.data == b"pcm"
+    assert link.connections == 1

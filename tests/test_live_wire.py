@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from telephony.live_wire import AudioMessages, split_server_message
+from telephony.live.wire import AudioMessages, split_server_message
 
 PCM = bytes(range(256)) * 4
 
@@ -17,9 +17,9 @@ def audio_part(data: bytes, *, urlsafe: bool = False) -> dict[str, object]:
 
 def test_an_audio_only_message_is_consumed_whole() -> None:
     raw = json.dumps({"serverContent": {"modelTurn": {"parts": [audio_part(PCM)]}}}).encode()
-    signals, rest = split_server_message(raw)
-    assert signals is not None
-    assert signals.audio == [PCM]
+    message, rest = split_server_message(raw)
+    assert message is not None
+    assert message.audio == [PCM]
     assert rest is None
 
 
@@ -28,9 +28,9 @@ def test_both_base64_alphabets_are_read(urlsafe: bool) -> None:
     raw = json.dumps(
         {"serverContent": {"modelTurn": {"parts": [audio_part(PCM, urlsafe=urlsafe)]}}}
     )
-    signals, _ = split_server_message(raw)
-    assert signals is not None
-    assert signals.audio == [PCM]
+    message, _ = split_server_message(raw)
+    assert message is not None
+    assert message.audio == [PCM]
 
 
 def test_what_is_not_audio_stays_for_google_genai() -> None:
@@ -41,10 +41,10 @@ def test_what_is_not_audio_stays_for_google_genai() -> None:
         },
         "usageMetadata": {"totalTokenCount": 7},
     }
-    signals, rest = split_server_message(json.dumps(message))
-    assert signals is not None
-    assert signals.audio == [PCM]
-    assert signals.turn_complete
+    message, rest = split_server_message(json.dumps(message))
+    assert message is not None
+    assert message.audio == [PCM]
+    assert message.turn_complete
     assert rest is not None
     assert json.loads(rest) == {
         "serverContent": {"modelTurn": {"parts": [{"text": "a thought"}]}, "turnComplete": True},
@@ -63,15 +63,15 @@ def test_a_message_without_audio_passes_unchanged_with_its_signals() -> None:
             }
         }
     ).encode()
-    signals, rest = split_server_message(raw)
+    message, rest = split_server_message(raw)
     assert rest is raw
-    assert signals is not None
-    assert (signals.input_text, signals.input_finished) == ("I'd like", True)
-    assert (signals.output_text, signals.output_finished) == ("Sure", False)
-    assert signals.interrupted
-    assert signals.generation_complete
-    assert not signals.turn_complete
-    assert signals.audio == []
+    assert message is not None
+    assert (message.input_text, message.input_finished) == ("I'd like", True)
+    assert message.output_text == "Sure"
+    assert message.interrupted
+    assert message.generation_complete
+    assert not message.turn_complete
+    assert message.audio == []
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,14 @@
 from google.adk.events import Event, EventActions
 from google.genai import types
 
-from telephony.sessions import CallSessionService
+from telephony.live import internals
+from telephony.live.sessions import CallSessionService
 from telephony.transcripts import create_engine
 
 
 async def test_only_durable_events_are_written(database_url: str) -> None:
     engine = create_engine(database_url)
-    service = CallSessionService(db_engine=engine)
+    service = CallSessionService(internals=internals.verify(), db_engine=engine)
     try:
         session = await service.create_session(app_name="a", user_id="u", session_id="CA1")
         cue = Event(

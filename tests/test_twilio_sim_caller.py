@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from telephony.audio import ulaw_to_pcm16
-from telephony.sim.twilio.caller import Caller, Tick
-from telephony.sim.twilio.clock import ManualClock
-from telephony.sim.twilio.playout import Playout
-from telephony.sim.twilio.script import (
+from twins.twilio.caller import Caller, Tick
+from twins.twilio.clock import ManualClock
+from twins.twilio.playout import Playout
+from twins.twilio.script import (
     Dtmf,
     Hangup,
     Interrupt,
@@ -22,7 +22,7 @@ from telephony.sim.twilio.script import (
     WaitForGreeting,
     WaitForReply,
 )
-from telephony.sim.twilio.wavfile import write_wav
+from twins.twilio.wavfile import write_wav
 
 FRAME = 0.02
 AGENT = bytes([0x20]) * 160  # 20 ms of loud agent audio

@@ -24,8 +24,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from telephony.audio import pcm16_to_ulaw, ulaw_to_pcm16
-from telephony.sim.speech import speech_like
-from telephony.sim.twilio import (
+from twins.speech import speech_like
+from twins.twilio import (
     CallConfig,
     CallResult,
     Dtmf,
@@ -38,7 +38,7 @@ from telephony.sim.twilio import (
     WaitForGreeting,
     WaitForReply,
 )
-from telephony.sim.twilio.asgi import serve_asgi
+from twins.twilio.asgi import serve_asgi
 
 TOKEN = "f" * 32
 PUBLIC = "https://voice.example.test"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from telephony.sim.twilio.metrics import compute_metrics
-from telephony.sim.twilio.timeline import EventKind, Timeline
+from twins.twilio.metrics import compute_metrics
+from twins.twilio.timeline import EventKind, Timeline
 
 
 def test_reply_latency_barge_in_and_counts() -> None:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from telephony.sim.twilio.clock import ManualClock
-from telephony.sim.twilio.playout import (
+from twins.twilio.clock import ManualClock
+from twins.twilio.playout import (
     MarkDue,
     PlaybackStarted,
     PlaybackStopped,

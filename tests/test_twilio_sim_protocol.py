@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from telephony.sim.twilio import protocol
-from telephony.sim.twilio.protocol import (
+from twins.twilio import protocol
+from twins.twilio.protocol import (
     OutboundClear,
     OutboundMark,
     OutboundMedia,

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, Dial, VoiceResponse
 
-from telephony.sim.twilio import (
+from twins.twilio import (
     CallConfig,
     Callee,
     EndReason,
@@ -28,8 +28,8 @@ from telephony.sim.twilio import (
     WaitForGreeting,
     twilio_client,
 )
-from telephony.sim.twilio.asgi import serve_asgi
-from telephony.sim.twilio.client import SimulatorHttpClient
+from twins.twilio.asgi import serve_asgi
+from twins.twilio.client import SimulatorHttpClient
 
 ACCOUNT = "AC" + "1" * 32
 TOKEN = "2" * 32

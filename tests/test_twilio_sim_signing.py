@@ -3,8 +3,8 @@
 import pytest
 from twilio.request_validator import RequestValidator
 
-from telephony.sim.twilio.endpoints import Endpoints
-from telephony.sim.twilio.signing import twilio_signature
+from twins.twilio.endpoints import Endpoints
+from twins.twilio.signing import twilio_signature
 
 TOKEN = "12345678901234567890123456789012"
 

@@ -4,12 +4,12 @@ import asyncio
 
 import pytest
 
-from telephony.sim.twilio.caller import Caller
-from telephony.sim.twilio.clock import MonotonicClock
-from telephony.sim.twilio.inbound import Inbound
-from telephony.sim.twilio.playout import Playout
-from telephony.sim.twilio.stream import MediaStream, StreamSetup
-from telephony.sim.twilio.timeline import Timeline
+from twins.twilio.caller import Caller
+from twins.twilio.clock import MonotonicClock
+from twins.twilio.inbound import Inbound
+from twins.twilio.playout import Playout
+from twins.twilio.stream import MediaStream, StreamSetup
+from twins.twilio.timeline import Timeline
 
 CALL_SID = "CA" + "1" * 32
 STREAM_SID = "MZ" + "2" * 32

@@ -3,7 +3,7 @@
 import pytest
 from twilio.twiml.voice_response import Connect, Dial, VoiceResponse
 
-from telephony.sim.twilio.twiml import TwimlError, parse_twiml, stream_url_problems
+from twins.twilio.twiml import TwimlError, parse_twiml, stream_url_problems
 
 
 def test_connect_stream_parameters_and_the_safety_net() -> None:

@@ -18,8 +18,8 @@ from bench.callbench import conversation, workers
 from bench.callbench.direct import DirectCaller
 from bench.callbench.direct import prepare_speech as direct_speech
 from bench.callbench.records import CallData, DirectData, StepOutput, StepPlan
-from telephony.sim.twilio import CallConfig, CallResult, EventKind, SimulatedCall
-from telephony.sim.twilio.metrics import LATE_FRAME_MS
+from twins.twilio import CallConfig, CallResult, EventKind, SimulatedCall
+from twins.twilio.metrics import LATE_FRAME_MS
 
 _NAN = float("nan")
 

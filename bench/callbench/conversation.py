@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from telephony.sim.speech import speech_like
-from telephony.sim.twilio import Interrupt, Speak, Step, WaitForGreeting, WaitForReply
-from telephony.sim.twilio.caller import Caller
+from twins.speech import speech_like
+from twins.twilio import Interrupt, Speak, Step, WaitForGreeting, WaitForReply
+from twins.twilio.caller import Caller
 
 SPEAK_S = 1.5
 INTERRUPT_AFTER_MS = 800.0

@@ -16,8 +16,8 @@ from typing import Any
 
 from bench.callbench import workers
 from bench.callbench.records import LinkData
-from telephony.sim.gemini_live import DEFAULT_API_KEY, EmulatorConfig, LiveEmulator, Record
-from telephony.sim.gemini_live.server import API_VERSIONS, LIVE_PATH
+from twins.gemini_live import DEFAULT_API_KEY, EmulatorConfig, LiveEmulator, Record
+from twins.gemini_live.server import API_VERSIONS, LIVE_PATH
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 from array import array
 from dataclasses import dataclass, field
 
-from telephony.sim.gemini_live.config import TRANSCRIPT_TAG
+from twins.gemini_live.config import TRANSCRIPT_TAG
 
 _TAG = re.compile(re.escape(TRANSCRIPT_TAG).replace(re.escape("{index}"), r"(\d+)"))
 

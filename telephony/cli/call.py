@@ -8,7 +8,7 @@ from pathlib import Path
 from telephony.cli.demo import DEMO_SCRIPT, fetch_transcript
 from telephony.cli.report import print_call, print_transcript
 from telephony.server import configure_logging
-from telephony.sim.twilio import CallConfig, SimulatedCall
+from twins.twilio import CallConfig, SimulatedCall
 
 
 def run(

@@ -19,7 +19,7 @@ from telephony.app import create_app
 from telephony.cli.report import print_call, print_transcript
 from telephony.config import Settings
 from telephony.server import bind, configure_logging, serve_in_process
-from telephony.sim.twilio import (
+from twins.twilio import (
     CallConfig,
     CallResult,
     Hangup,

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from statistics import median
 from typing import Any
 
-from telephony.sim.twilio import CallResult
+from twins.twilio import CallResult
 
 
 def print_call(result: CallResult) -> None:

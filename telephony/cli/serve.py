@@ -1,12 +1,20 @@
-"""``python -m telephony serve``: the production server."""
+"""``python -m telephony serve``: the production server, and the process-wide tuning it owns."""
+
+import contextlib
+import gc
+from collections.abc import AsyncIterator
 
 import uvicorn
+from fastapi import FastAPI
 from uvicorn.supervisors import Multiprocess
 
+from telephony.app import create_app
 from telephony.config import Settings
 from telephony.server import configure_logging, uvicorn_config
 
 STARTUP_FAILURE = 3
+GC_THRESHOLDS = (5_000, 50, 100)
+"""Allocations before a young collection; young ones per middle; middle ones per full."""
 
 
 def run(host: str, port: int, workers: int = 1) -> int:
@@ -18,7 +26,7 @@ def run(host: str, port: int, workers: int = 1) -> int:
     """
     configure_logging(Settings().log_level)
     config = uvicorn_config(
-        "telephony.app:create_app", host=host, port=port, factory=True, workers=workers
+        "telephony.cli.serve:serving_app", host=host, port=port, factory=True, workers=workers
     )
     if workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
@@ -26,3 +34,33 @@ def run(host: str, port: int, workers: int = 1) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else STARTUP_FAILURE
+
+
+def serving_app() -> FastAPI:
+    """The app as a server process runs it: settings from the environment, and, once the app
+    has started, the garbage collector tuned for a process that carries calls."""
+    app = create_app()
+    started = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with started(app):
+            calm_the_garbage_collector()
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def calm_the_garbage_collector() -> None:
+    """Keep the cyclic garbage collector from pausing every call.
+
+    A full collection walks every object in the process: the libraries loaded at start make
+    that 25-150 ms with the event loop stopped, every few seconds under load, for almost
+    nothing (the call path's objects are freed by reference counting). Everything alive once
+    the app is built is moved out of the collector's sight, and the older generations are
+    collected far less often; the youngest generation still runs as usual.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

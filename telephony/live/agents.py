@@ -1,44 +1,33 @@
-"""Which agent serves a call, and how its live session is configured.
+"""Loading an agent tree for phone calls: every agent in it runs on the configured live model.
 
 Agents live in the top-level ``agents`` package, one sub-package each exposing ``root_agent``.
 """
 
 import importlib
+import inspect
 import re
-import ssl
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
-from google.adk.agents import BaseAgent, LlmAgent, RunConfig
+from google.adk.agents import BaseAgent, LiveRequestQueue, LlmAgent, RunConfig
 from google.adk.models import BaseLlm
-from google.genai import types
 
 from telephony.errors import NotConfiguredError
-from telephony.live_socket import LiveGemini
 
-_AGENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_AGENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
-
-@dataclass(frozen=True, slots=True)
-class CallRoute:
-    """What the webhook decided for a call."""
-
-    agent: str
+LiveModel = Callable[[str], BaseLlm]
+"""Turns the model name an agent declares into the live model it runs on."""
 
 
-def route_call(default_agent: str, *, to_number: str, from_number: str) -> CallRoute:
-    """Pick the agent for a call. Every number reaches the default agent for now."""
-    del to_number, from_number  # per-number routing plugs in here
-    return CallRoute(agent=default_agent)
-
-
-def load_agent(name: str, model: Callable[[str], BaseLlm] | None = None) -> BaseAgent:
+def load_agent(name: str, model: LiveModel | None = None) -> BaseAgent:
     """Import ``agents.<name>.root_agent``.
 
-    With ``model``, return a copy whose live model is ``model(<the model name it declares>)``:
-    that is how credentials, or the local emulator, are put under every agent.
+    With ``model``, return a copy of the whole tree in which every ``LlmAgent`` runs on
+    ``model(<the model name it declares>)``: that is how credentials, or the local emulator,
+    are put under every agent, sub-agents included (ADK's ``transfer_to_agent`` opens the
+    sub-agent's own live connection).
     """
-    if not _AGENT_NAME.match(name):
+    if not _AGENT_NAME.fullmatch(name):
         raise NotConfiguredError(f"invalid agent name {name!r}")
     try:
         module = importlib.import_module(f"agents.{name}")
@@ -47,53 +36,51 @@ def load_agent(name: str, model: Callable[[str], BaseLlm] | None = None) -> Base
     agent = getattr(module, "root_agent", None)
     if not isinstance(agent, BaseAgent):
         raise NotConfiguredError(f"agents.{name} has no root_agent")
-    if model is not None and isinstance(agent, LlmAgent):
-        declared = agent.model if isinstance(agent.model, str) else agent.canonical_model.model
-        return agent.clone(update={"model": model(declared)})
-    return agent
+    if model is None:
+        return agent
+    tree = agent.clone()  # a deep copy of the tree: the module's agents stay as declared
+    for member in walk(tree):
+        if isinstance(member, LlmAgent):
+            member.model = model(_declared_model(member))
+    return tree
 
 
-def live_run_config() -> RunConfig:
-    """The RunConfig of every call: spoken replies, both transcriptions, resumable sessions."""
-    return RunConfig(
-        response_modalities=[types.Modality.AUDIO],
-        input_audio_transcription=types.AudioTranscriptionConfig(),
-        output_audio_transcription=types.AudioTranscriptionConfig(),
-        session_resumption=types.SessionResumptionConfig(),
-        # Lifts the 15-minute limit of an audio session: long calls keep going.
-        context_window_compression=types.ContextWindowCompressionConfig(
-            sliding_window=types.SlidingWindow(),
-        ),
-    )
+def walk(agent: BaseAgent) -> Iterator[BaseAgent]:
+    """``agent`` and every agent below it."""
+    pending = [agent]
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(current.sub_agents)
 
 
-LIVE_SOCKET_OPTIONS: dict[str, object] = {"compression": None}
-"""Options for the model's WebSocket. Audio in base64 barely compresses, and per-message deflate
-costs about 25 us per 20 ms frame sent and 70 us per audio message received."""
+def _declared_model(agent: LlmAgent) -> str:
+    """The model name an agent declares, inherited from its ancestors as ADK does."""
+    if isinstance(agent.model, str) and agent.model:
+        return agent.model
+    if isinstance(agent.model, BaseLlm):
+        return agent.model.model
+    return agent.canonical_model.model
 
 
-def gemini_model(
-    model: str,
-    *,
-    api_key: str | None = None,
-    vertex_project: str | None = None,
-    vertex_location: str | None = None,
-    base_url: str | None = None,
-    ssl_context: ssl.SSLContext | None = None,
-) -> BaseLlm:
-    """A Gemini live model with explicit credentials (settings may come from ``.env``, which
-    the google-genai client would not read by itself). ``base_url`` and ``ssl_context`` point it
-    at another Live API server, such as the local emulator."""
-    socket_options = dict(LIVE_SOCKET_OPTIONS)
-    if ssl_context is not None:
-        socket_options["ssl"] = ssl_context
-    client: dict[str, object] = {
-        "http_options": types.HttpOptions(async_client_args=socket_options)
-    }
-    if api_key is not None:
-        client.update(api_key=api_key, vertexai=False)
-    else:
-        client.update(vertexai=True, project=vertex_project)
-        if vertex_location:
-            client["location"] = vertex_location
-    return LiveGemini(model=model, base_url=base_url, client_kwargs=client)
+def direct_line_allowed(agent: object, run_config: RunConfig) -> bool:
+    """False when something in ADK must see the caller audio: streaming tools, or blob saving."""
+    if run_config.save_live_blob:
+        return False
+    if not isinstance(agent, BaseAgent):
+        return False  # a workflow node: leave its audio to ADK
+    for member in walk(agent):
+        if isinstance(member, LlmAgent) and any(_streams_input(t) for t in member.tools):
+            return False
+    return True
+
+
+def _streams_input(tool: object) -> bool:
+    function = getattr(tool, "func", tool)
+    if not callable(function):
+        return False
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.annotation in (LiveRequestQueue, "LiveRequestQueue") for p in parameters)

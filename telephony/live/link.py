@@ -1,4 +1,4 @@
-"""The call's direct line to its live model connection: caller audio out, model audio in.
+"""The call's direct line to its live model connection: caller audio out, model messages in.
 
 Through ADK, every 20 ms frame of caller audio becomes a ``LiveRequest`` on the call's queue,
 picked up by ADK's sender task and validated and serialised by google-genai: about 170 us of CPU
@@ -8,77 +8,88 @@ server's CPU. So the call talks to the connection's WebSocket itself for the two
 in bulk, and leaves everything else to ADK:
 
 - Out: caller audio is written to the socket as the very message google-genai would write
-  (``live_wire.AudioMessages``), for about 20 us.
+  (``wire.AudioMessages``), for about 20 us.
 - In: each server message is read first by a tap standing in for google-genai's socket. The
-  call gets what the message holds for it (model audio, transcriptions, ``interrupted``, turn
-  ends; ``live_wire.split_server_message``) in wire order, before anything else; google-genai
-  and ADK then get the message without its audio, so tools, session state, transcription events
-  and resumption work as always.
+  call gets what the message holds for it (``wire.ModelMessage``: model audio, transcriptions,
+  ``interrupted``, turn ends) in wire order, before anything else; google-genai and ADK then get
+  the message without its audio, so tools, session state, agent transfers and resumption work
+  as always.
 
-How the call finds the socket: ``LiveGemini`` is ADK's ``Gemini`` model with one addition. Each
-time ADK opens a call's live connection (again after a ``goAway`` or a dropped connection), it
-hands the connection to that call's ``ModelLink``, found through a context variable the call
-sets before it starts ``run_live``; ADK's tasks inherit the variable, so calls never mix.
+How the call finds the socket: ``LiveGemini`` (``models.py``) is ADK's ``Gemini`` model with one
+addition. Each time ADK opens a live connection for the call (again after a ``goAway``, a dropped
+connection, or a hand-over to another agent of the tree), it hands the connection to that call's
+``ModelLink``, found through a context variable the call sets before it starts ``run_live``;
+ADK's tasks inherit the variable, so calls never mix. When the connection ends, the link forgets
+it, and the call plays ADK's events again until the next one is attached.
 
-Before the first connection and while ADK reconnects, the freshest half second of caller audio
-is held and goes out first, in order. When the direct line cannot be used, ADK carries
-everything: on Vertex AI (whose wire form is not the one handled here), with a connection of a
-kind this module does not know (the call then plays ADK's events instead: ``ModelLink.tapped``),
-and with agents that have streaming tools (they read caller audio from the queue) or a RunConfig
-with ``save_live_blob``: see ``direct_line_allowed``.
+Before the first connection and between connections, the freshest half second of caller audio
+is held and goes out first, in order (older audio is dropped, counted and logged once per gap).
+When the direct line cannot be used, ADK carries everything: on Vertex AI (whose wire form is
+not the one handled here), with a connection of a kind this module does not know, when the
+libraries' internals do not match (``internals.py``), and with agents that have streaming tools
+(they read caller audio from the queue) or a RunConfig with ``save_live_blob``
+(``agents.direct_line_allowed``).
 """
 
 import contextlib
 import contextvars
-import inspect
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from google.adk.agents import BaseAgent, LiveRequestQueue, LlmAgent, RunConfig
-from google.adk.models import Gemini
+from google.adk.agents import LiveRequestQueue
 from google.adk.models.base_llm_connection import BaseLlmConnection
-from google.adk.models.gemini_llm_connection import GeminiLlmConnection
-from google.adk.models.llm_request import LlmRequest
-from google.adk.utils.variant_utils import GoogleLLMVariant
 from google.genai import types
 from websockets.exceptions import ConnectionClosed
 
-from telephony.live_wire import MODEL_INPUT_MIME, AudioMessages, ServerSignals, split_server_message
+from telephony.live import internals
+from telephony.live.internals import Internals
+from telephony.live.wire import MODEL_INPUT_MIME, AudioMessages, ModelMessage, split_server_message
 
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED_AUDIO = 100
 """Audio messages waiting in ADK's queue before new audio is dropped (2 s at 20 ms)."""
 HELD_AUDIO_MESSAGES = 25
-"""Caller audio kept while the connection is not up (0.5 s at 20 ms); older audio is dropped."""
+"""Caller audio kept while no connection is attached (0.5 s at 20 ms); older audio is dropped."""
 
-_link: contextvars.ContextVar["ModelLink | None"] = contextvars.ContextVar(
+_current: contextvars.ContextVar["ModelLink | None"] = contextvars.ContextVar(
     "telephony_model_link", default=None
 )
 
-SignalHandler = Callable[[ServerSignals], Awaitable[None]]
+MessageHandler = Callable[[ModelMessage], Awaitable[None]]
 
 
 class ModelLink:
-    """One call's direct line to its live connection (see the module docstring)."""
+    """One call's direct line to its live connections (see the module docstring)."""
 
     def __init__(
-        self, queue: LiveRequestQueue, on_signals: SignalHandler, *, enabled: bool = True
+        self,
+        queue: LiveRequestQueue,
+        on_message: MessageHandler,
+        *,
+        internals: Internals,
+        enabled: bool = True,
+        label: str = "",
     ) -> None:
         self._queue = queue
-        self._on_signals = on_signals
-        self._enabled = enabled
+        self._on_message = on_message
+        self._internals = internals
+        self._enabled = enabled and internals.direct_line
+        self._label = label
         self._connection: BaseLlmConnection | None = None
         self._socket: Any = None
-        self._via_adk = not enabled
+        self._via_adk = not self._enabled
         self._held: deque[bytes] = deque(maxlen=HELD_AUDIO_MESSAGES)
+        self._dropping = False
         self._messages = AudioMessages(audio_field=False)
         self.tapped = False
         """True while the model's messages reach the call through the tap, not ADK's events."""
         self.final_input_transcripts = False
         """True for models that send each input transcription whole (Gemini 3.x Live)."""
+        self.connections = 0
+        """Live connections handed to this link (the first, resumptions, agent hand-overs)."""
         self.sent_direct = 0
         self.sent_queued = 0
         self.dropped = 0
@@ -86,11 +97,11 @@ class ModelLink:
     @contextlib.contextmanager
     def bound(self) -> Iterator[None]:
         """Make this the link of the live connections ADK opens inside the block."""
-        token = _link.set(self if self._enabled else None)
+        token = _current.set(self)
         try:
             yield
         finally:
-            _link.reset(token)
+            _current.reset(token)
 
     async def send_audio(self, pcm: bytes) -> None:
         """Send 16 kHz PCM16 caller audio, the fastest way available."""
@@ -98,7 +109,7 @@ class ModelLink:
             self._queue_audio(pcm)
             return
         socket = self._socket
-        if socket is None:  # not connected yet, or ADK is reconnecting
+        if socket is None:  # not connected yet, or between connections
             self._hold(pcm)
             return
         try:
@@ -112,17 +123,28 @@ class ModelLink:
             self._hold(pcm)
         else:
             self.sent_direct += 1
+            self._dropping = False
 
     def _hold(self, pcm: bytes) -> None:
         """Keep the freshest caller audio until there is a connection: stale audio would reach
         the model seconds late and push everything after it back."""
         if len(self._held) == self._held.maxlen:
             self.dropped += 1
+            if not self._dropping:
+                self._dropping = True
+                logger.warning(
+                    "call %s: no model connection for %d ms; older caller audio is dropped",
+                    self._label,
+                    HELD_AUDIO_MESSAGES * 20,
+                )
         self._held.append(pcm)
 
     def _queue_audio(self, pcm: bytes) -> None:
-        if self._queue._queue.qsize() >= MAX_QUEUED_AUDIO:  # ADK's queue is unbounded
-            self.dropped += 1
+        if (
+            self._internals.queue_depth
+            and internals.queued_requests(self._queue) >= MAX_QUEUED_AUDIO
+        ):
+            self.dropped += 1  # ADK's queue is unbounded: the model is not reading
             return
         self._queue.send_realtime(types.Blob(data=pcm, mime_type=MODEL_INPUT_MIME))
         self.sent_queued += 1
@@ -132,45 +154,44 @@ class ModelLink:
         while self._held:
             self._queue_audio(self._held.popleft())
 
-    def _attach(self, connection: BaseLlmConnection) -> None:
+    def attach(self, connection: BaseLlmConnection) -> None:
+        """ADK opened a live connection for this call: tap it, or leave it to ADK."""
         self._connection = connection
         self._socket = None
         self.tapped = False
-        if not isinstance(connection, GeminiLlmConnection):
+        self.connections += 1
+        if self._via_adk:
+            return
+        found = internals.live_socket(connection)
+        if found is None:
+            logger.info("call %s: a live connection the direct line cannot use", self._label)
             self._give_audio_to_adk()
             return
-        if connection._api_backend != GoogleLLMVariant.GEMINI_API:
-            self._give_audio_to_adk()
-            return
-        session = getattr(connection, "_gemini_session", None)
-        socket = getattr(session, "_ws", None)
-        if (
-            session is None
-            or socket is None
-            or not all(callable(getattr(socket, name, None)) for name in ("send", "recv"))
-        ):
-            logger.warning("live connection without a known socket: ADK carries all audio")
-            self._give_audio_to_adk()
-            return
-        three_x = connection._is_gemini_3_x_live or connection._is_gemini_3_5_live_translate
-        self._messages = AudioMessages(audio_field=three_x)
-        self.final_input_transcripts = connection._is_gemini_3_x_live
-        self._socket = socket
-        session._ws = _ServerTap(socket, self._on_signals)
+        self._messages = AudioMessages(audio_field=found.audio_field)
+        self.final_input_transcripts = found.final_input_transcripts
+        found.replace_socket(_ServerTap(found.socket, self._on_message))
+        self._socket = found.socket
         self.tapped = True
 
-    def _detach(self, connection: BaseLlmConnection) -> None:
+    def detach(self, connection: BaseLlmConnection) -> None:
+        """The connection ended: the call plays ADK's events until the next one is attached."""
         if self._connection is connection:
             self._connection = None
             self._socket = None
+            self.tapped = False
+
+
+def current_link() -> ModelLink | None:
+    """The link of the call whose task is running."""
+    return _current.get()
 
 
 class _ServerTap:
     """Stands in for google-genai's socket and reads every server message first."""
 
-    def __init__(self, socket: Any, on_signals: SignalHandler) -> None:
+    def __init__(self, socket: Any, on_message: MessageHandler) -> None:
         self._socket = socket
-        self._on_signals = on_signals
+        self._on_message = on_message
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._socket, name)
@@ -178,50 +199,8 @@ class _ServerTap:
     async def recv(self, *args: Any, **kwargs: Any) -> Any:
         while True:
             raw = await self._socket.recv(*args, **kwargs)
-            signals, rest = split_server_message(raw)
-            if signals is not None:
-                await self._on_signals(signals)
+            message, rest = split_server_message(raw)
+            if message is not None:
+                await self._on_message(message)
             if rest is not None:
                 return rest
-
-
-class LiveGemini(Gemini):
-    """ADK's Gemini model, handing each live connection to the call's ``ModelLink``."""
-
-    @contextlib.asynccontextmanager
-    async def connect(self, llm_request: LlmRequest) -> AsyncIterator[BaseLlmConnection]:
-        link = _link.get()
-        async with super().connect(llm_request) as connection:
-            if link is not None:
-                link._attach(connection)
-            try:
-                yield connection
-            finally:
-                if link is not None:
-                    link._detach(connection)
-
-
-def direct_line_allowed(agent: object, run_config: RunConfig) -> bool:
-    """False when something in ADK must see the caller audio: streaming tools, or blob saving."""
-    if run_config.save_live_blob:
-        return False
-    if not isinstance(agent, BaseAgent):
-        return False  # a workflow node: leave its audio to ADK
-    agents = [agent]
-    while agents:
-        current = agents.pop()
-        agents.extend(current.sub_agents)
-        if isinstance(current, LlmAgent) and any(_streams_input(t) for t in current.tools):
-            return False
-    return True
-
-
-def _streams_input(tool: object) -> bool:
-    function = getattr(tool, "func", tool)
-    if not callable(function):
-        return False
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.annotation in (LiveRequestQueue, "LiveRequestQueue") for p in parameters)

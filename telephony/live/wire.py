@@ -1,9 +1,9 @@
 """The Live API messages the call reads and writes itself, as pure translation (no I/O).
 
 Outbound: caller audio as ``realtime_input``, exactly as google-genai writes it. Inbound: what a
-server message holds for the call (model audio, transcriptions, ``interrupted``, turn ends),
-and the same message with its audio taken out, for google-genai and ADK to process as usual.
-See ``telephony/live_socket.py`` for why the call does this itself.
+server message holds for the call (``ModelMessage``: model audio, transcriptions,
+``interrupted``, turn ends), and the same message with its audio taken out, for google-genai and
+ADK to process as usual. See ``link.py`` for why the call does this itself.
 """
 
 import base64
@@ -36,20 +36,27 @@ class AudioMessages:
 
 
 @dataclass(slots=True)
-class ServerSignals:
-    """What one server message holds for the call, in the order the call must act on it."""
+class ModelMessage:
+    """What one message from the model holds for the call, in the order the call acts on it.
+
+    The call receives these whichever way the message travelled: read off the model's socket
+    (``split_server_message``) or translated from ADK's events (``events.py``).
+    """
 
     interrupted: bool = False
     audio: list[bytes] = field(default_factory=list)
+    """24 kHz PCM16 chunks of the agent's voice."""
     output_text: str = ""
-    output_finished: bool = False
+    """A new fragment of the transcription of the agent's voice."""
     input_text: str = ""
+    """A new fragment of the transcription of the caller's voice."""
     input_finished: bool = False
+    """The model says the caller's utterance is complete."""
     generation_complete: bool = False
     turn_complete: bool = False
 
 
-def split_server_message(raw: bytes | str) -> tuple[ServerSignals | None, bytes | str | None]:
+def split_server_message(raw: bytes | str) -> tuple[ModelMessage | None, bytes | str | None]:
     """Take the model's audio out of a raw server message.
 
     Returns what the message holds for the call (None if nothing) and the message google-genai
@@ -63,33 +70,32 @@ def split_server_message(raw: bytes | str) -> tuple[ServerSignals | None, bytes 
     content = message.get("serverContent") if isinstance(message, dict) else None
     if not isinstance(content, dict):
         return None, raw
-    signals = ServerSignals(
+    found = ModelMessage(
         interrupted=content.get("interrupted") is True,
         generation_complete=content.get("generationComplete") is True,
         turn_complete=content.get("turnComplete") is True,
     )
-    _read_transcriptions(content, signals)
-    took_audio = _take_audio(content, signals)
+    _read_transcriptions(content, found)
+    took_audio = _take_audio(content, found)
     if not took_audio:
-        return signals, raw
+        return found, raw
     if not content:
         del message["serverContent"]
-    return signals, (json.dumps(message) if message else None)
+    return found, (json.dumps(message) if message else None)
 
 
-def _read_transcriptions(content: dict[str, Any], signals: ServerSignals) -> None:
+def _read_transcriptions(content: dict[str, Any], found: ModelMessage) -> None:
     output = content.get("outputTranscription")
     if isinstance(output, dict):
-        signals.output_text = str(output.get("text") or "")
-        signals.output_finished = output.get("finished") is True
+        found.output_text = str(output.get("text") or "")
     heard = content.get("inputTranscription")
     if isinstance(heard, dict):
-        signals.input_text = str(heard.get("text") or "")
-        signals.input_finished = heard.get("finished") is True
+        found.input_text = str(heard.get("text") or "")
+        found.input_finished = heard.get("finished") is True
 
 
-def _take_audio(content: dict[str, Any], signals: ServerSignals) -> bool:
-    """Move audio parts from ``content`` into ``signals``; True if any were moved."""
+def _take_audio(content: dict[str, Any], found: ModelMessage) -> bool:
+    """Move audio parts from ``content`` into ``found``; True if any were moved."""
     turn = content.get("modelTurn")
     if not isinstance(turn, dict):
         return False
@@ -100,7 +106,7 @@ def _take_audio(content: dict[str, Any], signals: ServerSignals) -> bool:
     for part in parts:
         blob = part.get("inlineData") if isinstance(part, dict) else None
         if isinstance(blob, dict) and str(blob.get("mimeType", "")).startswith("audio/"):
-            signals.audio.append(_decode(str(blob.get("data", ""))))
+            found.audio.append(_decode(str(blob.get("data", ""))))
         else:
             kept.append(part)
     if len(kept) == len(parts):

@@ -12,15 +12,16 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
 
-from telephony.call import CLOSE_POLICY, Call, CallIdentity
+from telephony.call import Call, CallIdentity, CallLimits
+from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError
-from telephony.live_socket import direct_line_allowed
+from telephony.live.agents import direct_line_allowed
+from telephony.routes.voice import parse_direction, stream_url
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
 from telephony.twilio.protocol import Connected, Start, parse_inbound
 from telephony.twilio.security import pseudonym
-from telephony.twilio.webhooks import parse_direction, stream_url
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ async def media_stream(websocket: WebSocket) -> None:
         url = stream_url(app, websocket)
         if not app.signatures.upgrade_valid(url, websocket.headers.get("x-twilio-signature")):
             logger.warning("refused a media stream: bad or missing Twilio signature")
-            await websocket.close(code=CLOSE_POLICY)  # before accept: an HTTP 403
+            await websocket.close(code=CloseCode.POLICY_VIOLATION)  # before accept: an HTTP 403
             return
     await websocket.accept()
     try:
@@ -49,11 +50,11 @@ async def media_stream(websocket: WebSocket) -> None:
         _authorise(handshake.start, app)
     except TimeoutError:
         logger.warning("closing a media stream: no start within the timeout")
-        await websocket.close(CLOSE_POLICY, "no start")
+        await websocket.close(CloseCode.POLICY_VIOLATION, "no start")
         return
     except (ProtocolError, SecurityError) as exc:
         logger.warning("closing a media stream: %s", exc)
-        await websocket.close(CLOSE_POLICY, "refused")
+        await websocket.close(CloseCode.POLICY_VIOLATION, "refused")
         return
     await _run_call(websocket, app, handshake)
 
@@ -101,7 +102,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         runner = app.runner(agent)
     except NotConfiguredError:
         logger.exception("call %s: cannot load agent", start.call_sid)
-        await websocket.close(CLOSE_POLICY, "no agent")
+        await websocket.close(CloseCode.POLICY_VIOLATION, "no agent")
         return
     info = CallInfo(
         call_sid=start.call_sid,
@@ -127,10 +128,10 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         runner,
         app.run_config,
         writer,
-        max_message_bytes=settings.max_message_bytes,
-        bad_message_limit=settings.bad_message_limit,
-        on_barge_in=app.metrics.barge_in,
+        CallLimits(settings.max_message_bytes, settings.bad_message_limit),
+        internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
+        on_barge_in=app.metrics.barge_in,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped

@@ -11,22 +11,19 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection
-from twilio.twiml.voice_response import Connect, VoiceResponse
 
-from telephony.agents import route_call
 from telephony.errors import StorageError
+from telephony.routing import route_call
 from telephony.services import Services, services
 from telephony.transcripts import CallDirection, CallStatus
+from telephony.twilio.twiml import connect_stream
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/twilio")
 
-SAFETY_NET_MESSAGE = (
-    "Sorry, we could not continue this call right now. Please call again a little later. Goodbye."
-)
-_CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
-_ACCOUNT_SID = re.compile(r"^AC[0-9a-f]{32}$")
+_CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+_ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
 
 
 @router.post("/voice")
@@ -41,21 +38,18 @@ async def voice(request: Request) -> Response:
     route = route_call(app.settings.default_agent, to_number=to_number, from_number=from_number)
     await _record_status(app, form, call_sid)
 
-    response = VoiceResponse()
-    connect = Connect()
-    stream = connect.stream(url=stream_url(app, request))
-    stream.parameter(name="token", value=app.tokens.mint(call_sid, account_sid))
-    stream.parameter(name="from", value=from_number)
-    stream.parameter(name="to", value=to_number)
-    stream.parameter(name="agent", value=route.agent)
-    stream.parameter(name="direction", value=str(form.get("Direction", "inbound")))
-    response.append(connect)
-    # Reached only when the stream ends while the caller is still on the line (a model failure,
-    # say): never leave them in dead air.
-    response.say(SAFETY_NET_MESSAGE)
-    response.hangup()
+    twiml = connect_stream(
+        stream_url(app, request),
+        {
+            "token": app.tokens.mint(call_sid, account_sid),
+            "from": from_number,
+            "to": to_number,
+            "agent": route.agent,
+            "direction": str(form.get("Direction", "inbound")),
+        },
+    )
     logger.info("call %s: answering with agent %s", call_sid, route.agent)
-    return Response(str(response), media_type="text/xml")
+    return Response(twiml, media_type="text/xml")
 
 
 @router.post("/status")
@@ -97,7 +91,7 @@ async def _signed_form(request: Request, app: Services, path: str) -> FormData:
 
 def _field(form: FormData, name: str, pattern: re.Pattern[str]) -> str:
     value = form.get(name)
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise HTTPException(status_code=400, detail=f"missing or malformed {name}")
     return value
 

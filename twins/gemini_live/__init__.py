@@ -11,10 +11,10 @@ be scripted (tool calls, ``goAway``, closes, delays, exact replies). See ``serve
         await emulator.record.wait_for(lambda r: r.last.tool_responses)
 """
 
-from telephony.sim.gemini_live.config import EmulatorConfig, Pacing
-from telephony.sim.gemini_live.events import ModelStyle
-from telephony.sim.gemini_live.record import ConnectionRecord, Record
-from telephony.sim.gemini_live.script import (
+from twins.gemini_live.config import EmulatorConfig, Pacing
+from twins.gemini_live.events import ModelStyle
+from twins.gemini_live.record import ConnectionRecord, Record
+from twins.gemini_live.script import (
     AfterFirstHandle,
     AfterTurns,
     BeforeFirstHandle,
@@ -24,7 +24,7 @@ from telephony.sim.gemini_live.script import (
     OnSetup,
     Script,
 )
-from telephony.sim.gemini_live.server import DEFAULT_API_KEY, LiveEmulator
+from twins.gemini_live.server import DEFAULT_API_KEY, LiveEmulator
 
 __all__ = [
     "DEFAULT_API_KEY",

@@ -14,11 +14,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from telephony.sim.gemini_live.config import EmulatorConfig
-from telephony.sim.gemini_live.events import OUTPUT_RATE
-from telephony.sim.gemini_live.messages import Usage
-from telephony.sim.gemini_live.script import Script
-from telephony.sim.speech import speech_like
+from twins.gemini_live.config import EmulatorConfig
+from twins.gemini_live.events import OUTPUT_RATE
+from twins.gemini_live.messages import Usage
+from twins.gemini_live.script import Script
+from twins.speech import speech_like
 
 AUDIO_TOKENS_PER_SECOND = 32
 TOKENS_PER_WORD = 1.3

@@ -7,7 +7,7 @@ import shlex
 import signal
 import sys
 
-from telephony.sim.gemini_live.server import LiveEmulator
+from twins.gemini_live.server import LiveEmulator
 
 
 def run_emulator(host: str, port: int) -> int:

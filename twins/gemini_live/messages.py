@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telephony.sim.gemini_live.events import OUTPUT_MIME_TYPE, JsonObject
+from twins.gemini_live.events import OUTPUT_MIME_TYPE, JsonObject
 
 
 @dataclass(frozen=True)

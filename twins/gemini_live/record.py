@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from telephony.sim.gemini_live.events import FunctionResponse, InputForm, Setup
+from twins.gemini_live.events import FunctionResponse, InputForm, Setup
 
 Signal = Literal["activityStart", "activityEnd", "audioStreamEnd"]
 TextSource = Literal["realtime_input", "client_content"]

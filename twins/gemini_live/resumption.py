@@ -2,7 +2,7 @@
 
 import secrets
 
-from telephony.sim.gemini_live.brain import Conversation
+from twins.gemini_live.brain import Conversation
 
 MAX_HANDLES = 10_000
 

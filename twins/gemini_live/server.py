@@ -18,13 +18,13 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from telephony.sim.gemini_live.brain import Brain
-from telephony.sim.gemini_live.config import EmulatorConfig
-from telephony.sim.gemini_live.record import Record
-from telephony.sim.gemini_live.resumption import HandleStore
-from telephony.sim.gemini_live.script import Script
-from telephony.sim.gemini_live.session import INVALID_ARGUMENT, Session, Shared
-from telephony.sim.gemini_live.tls import DEFAULT_HOSTS, TlsFiles, create_tls_files
+from twins.gemini_live.brain import Brain
+from twins.gemini_live.config import EmulatorConfig
+from twins.gemini_live.record import Record
+from twins.gemini_live.resumption import HandleStore
+from twins.gemini_live.script import Script
+from twins.gemini_live.session import INVALID_ARGUMENT, Session, Shared
+from twins.gemini_live.tls import DEFAULT_HOSTS, TlsFiles, create_tls_files
 
 if TYPE_CHECKING:
     import ssl

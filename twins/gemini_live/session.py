@@ -18,10 +18,10 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from telephony.sim.gemini_live import messages
-from telephony.sim.gemini_live.brain import Brain, Conversation
-from telephony.sim.gemini_live.config import EmulatorConfig
-from telephony.sim.gemini_live.events import (
+from twins.gemini_live import messages
+from twins.gemini_live.brain import Brain, Conversation
+from twins.gemini_live.config import EmulatorConfig
+from twins.gemini_live.events import (
     ActivityEnd,
     ActivityStart,
     AudioIn,
@@ -36,9 +36,9 @@ from telephony.sim.gemini_live.events import (
     ToolResponseIn,
     UnknownIn,
 )
-from telephony.sim.gemini_live.record import AudioFormat, ConnectionRecord, ReceivedText, Record
-from telephony.sim.gemini_live.resumption import HandleStore
-from telephony.sim.gemini_live.script import (
+from twins.gemini_live.record import AudioFormat, ConnectionRecord, ReceivedText, Record
+from twins.gemini_live.resumption import HandleStore
+from twins.gemini_live.script import (
     Action,
     Close,
     GoAway,
@@ -46,9 +46,9 @@ from telephony.sim.gemini_live.script import (
     OnSetup,
     Script,
 )
-from telephony.sim.gemini_live.turns import ModelTurns
-from telephony.sim.gemini_live.vad import EnergyVad, SpeechEnded, SpeechStarted, VadEvent
-from telephony.sim.gemini_live.wire import WireError, parse_client_message
+from twins.gemini_live.turns import ModelTurns
+from twins.gemini_live.vad import EnergyVad, SpeechEnded, SpeechStarted, VadEvent
+from twins.gemini_live.wire import WireError, parse_client_message
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from telephony.sim.gemini_live import messages
-from telephony.sim.gemini_live.brain import ReplyPlan
-from telephony.sim.gemini_live.config import TRANSCRIPT_TAG
-from telephony.sim.gemini_live.events import OUTPUT_RATE, FunctionResponse, ModelStyle
-from telephony.sim.gemini_live.script import (
+from twins.gemini_live import messages
+from twins.gemini_live.brain import ReplyPlan
+from twins.gemini_live.config import TRANSCRIPT_TAG
+from twins.gemini_live.events import OUTPUT_RATE, FunctionResponse, ModelStyle
+from twins.gemini_live.script import (
     AfterFirstHandle,
     AfterTurns,
     BeforeFirstHandle,
@@ -35,7 +35,7 @@ from telephony.sim.gemini_live.script import (
 )
 
 if TYPE_CHECKING:
-    from telephony.sim.gemini_live.session import Session
+    from twins.gemini_live.session import Session
 
 logger = logging.getLogger(__name__)
 

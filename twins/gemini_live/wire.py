@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from telephony.errors import ProtocolError
-from telephony.sim.gemini_live.events import (
+from twins.gemini_live.events import (
     INPUT_RATE,
     ActivityEnd,
     ActivityStart,

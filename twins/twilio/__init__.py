@@ -1,6 +1,6 @@
 """A Twilio simulator: Twilio's side of phone calls, for tests, the demo and benchmarks.
 
-    from telephony.sim.twilio import CallConfig, SimulatedCall, Speak, WaitForGreeting, ...
+    from twins.twilio import CallConfig, SimulatedCall, Speak, WaitForGreeting, ...
 
 - :class:`SimulatedCall` plays one call against a server: the signed voice webhook, the TwiML,
   the signed media stream with paced caller audio, Twilio's playback buffer (marks, ``clear``),
@@ -17,21 +17,21 @@ strict check), ``playout`` (playback buffer), ``script`` / ``caller`` (the calle
 ``outbound`` / ``client`` (REST), ``endpoints``, ``webhook``, ``asgi``, ``wavfile``, ``clock``.
 """
 
-from telephony.sim.twilio.asgi import serve_asgi
-from telephony.sim.twilio.call import SimulatedCall
-from telephony.sim.twilio.caller import StepRecord
-from telephony.sim.twilio.client import twilio_client
-from telephony.sim.twilio.clock import AsyncClock, Clock, ManualClock, MonotonicClock
-from telephony.sim.twilio.config import CallConfig
-from telephony.sim.twilio.endpoints import Endpoints
-from telephony.sim.twilio.metrics import BargeIn, CallMetrics, TurnLatency, compute_metrics
-from telephony.sim.twilio.outbound import Callee
-from telephony.sim.twilio.playout import Playout
-from telephony.sim.twilio.protocol import Violation, ViolationKind
-from telephony.sim.twilio.rest import TwilioRestSim
-from telephony.sim.twilio.rest_calls import RestCall
-from telephony.sim.twilio.result import CallResult, EndReason
-from telephony.sim.twilio.script import (
+from twins.twilio.asgi import serve_asgi
+from twins.twilio.call import SimulatedCall
+from twins.twilio.caller import StepRecord
+from twins.twilio.client import twilio_client
+from twins.twilio.clock import AsyncClock, Clock, ManualClock, MonotonicClock
+from twins.twilio.config import CallConfig
+from twins.twilio.endpoints import Endpoints
+from twins.twilio.metrics import BargeIn, CallMetrics, TurnLatency, compute_metrics
+from twins.twilio.outbound import Callee
+from twins.twilio.playout import Playout
+from twins.twilio.protocol import Violation, ViolationKind
+from twins.twilio.rest import TwilioRestSim
+from twins.twilio.rest_calls import RestCall
+from twins.twilio.result import CallResult, EndReason
+from twins.twilio.script import (
     Dtmf,
     Hangup,
     Interrupt,
@@ -42,9 +42,9 @@ from telephony.sim.twilio.script import (
     WaitForGreeting,
     WaitForReply,
 )
-from telephony.sim.twilio.signing import twilio_signature
-from telephony.sim.twilio.timeline import EventKind, Timeline, TimelineEvent
-from telephony.sim.twilio.twiml import StreamSpec, Twiml, TwimlError, Verb, parse_twiml
+from twins.twilio.signing import twilio_signature
+from twins.twilio.timeline import EventKind, Timeline, TimelineEvent
+from twins.twilio.twiml import StreamSpec, Twiml, TwimlError, Verb, parse_twiml
 
 __all__ = [
     "AsyncClock",

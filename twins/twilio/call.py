@@ -20,17 +20,17 @@ from datetime import UTC, datetime
 import httpx
 
 from telephony.audio import ulaw_to_pcm16
-from telephony.sim.twilio.caller import Caller, StepRecord
-from telephony.sim.twilio.clock import AsyncClock, MonotonicClock
-from telephony.sim.twilio.config import CallConfig, CallStatus
-from telephony.sim.twilio.metrics import compute_metrics
-from telephony.sim.twilio.protocol import Violation
-from telephony.sim.twilio.result import CallResult, EndReason
-from telephony.sim.twilio.stream import MediaStream, StreamOutcome, StreamSetup
-from telephony.sim.twilio.timeline import EventKind, Timeline
-from telephony.sim.twilio.twiml import Twiml, TwimlError, Verb, parse_twiml, stream_url_problems
-from telephony.sim.twilio.wavfile import write_wav
-from telephony.sim.twilio.webhook import WebhookExchange, default_ssl_context, post_signed
+from twins.twilio.caller import Caller, StepRecord
+from twins.twilio.clock import AsyncClock, MonotonicClock
+from twins.twilio.config import CallConfig, CallStatus
+from twins.twilio.metrics import compute_metrics
+from twins.twilio.protocol import Violation
+from twins.twilio.result import CallResult, EndReason
+from twins.twilio.stream import MediaStream, StreamOutcome, StreamSetup
+from twins.twilio.timeline import EventKind, Timeline
+from twins.twilio.twiml import Twiml, TwimlError, Verb, parse_twiml, stream_url_problems
+from twins.twilio.wavfile import write_wav
+from twins.twilio.webhook import WebhookExchange, default_ssl_context, post_signed
 
 logger = logging.getLogger(__name__)
 

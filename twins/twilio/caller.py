@@ -20,10 +20,10 @@ from typing import Literal
 import numpy as np
 
 from telephony.audio import ULAW_SILENCE, pcm16_to_ulaw
-from telephony.sim.speech import SPEECH_LEVEL_DBFS, speech_like
-from telephony.sim.twilio.playout import PlayoutState
-from telephony.sim.twilio.protocol import FRAME_BYTES, SAMPLE_RATE
-from telephony.sim.twilio.script import (
+from twins.speech import SPEECH_LEVEL_DBFS, speech_like
+from twins.twilio.playout import PlayoutState
+from twins.twilio.protocol import FRAME_BYTES, SAMPLE_RATE
+from twins.twilio.script import (
     Dtmf,
     Hangup,
     Interrupt,
@@ -33,7 +33,7 @@ from telephony.sim.twilio.script import (
     Step,
     WaitForReply,
 )
-from telephony.sim.twilio.wavfile import read_wav
+from twins.twilio.wavfile import read_wav
 
 logger = logging.getLogger(__name__)
 

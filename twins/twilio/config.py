@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from telephony.sim.twilio.endpoints import Endpoints
-from telephony.sim.twilio.ids import new_account_sid, new_call_sid, new_stream_sid
-from telephony.sim.twilio.metrics import LATE_FRAME_MS
-from telephony.sim.twilio.script import Step
+from twins.twilio.endpoints import Endpoints
+from twins.twilio.ids import new_account_sid, new_call_sid, new_stream_sid
+from twins.twilio.metrics import LATE_FRAME_MS
+from twins.twilio.script import Step
 
 API_VERSION = "2010-04-01"
 DEFAULT_CALLER = "+12025550101"

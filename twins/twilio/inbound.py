@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from telephony.sim.twilio import protocol
-from telephony.sim.twilio.clock import Clock
-from telephony.sim.twilio.playout import (
+from twins.twilio import protocol
+from twins.twilio.clock import Clock
+from twins.twilio.playout import (
     MarkDue,
     PlaybackStarted,
     PlaybackStopped,
     Playout,
     PlayoutEvent,
 )
-from telephony.sim.twilio.protocol import SAMPLE_RATE, Violation, ViolationKind
-from telephony.sim.twilio.timeline import EventKind, Timeline
+from twins.twilio.protocol import SAMPLE_RATE, Violation, ViolationKind
+from twins.twilio.timeline import EventKind, Timeline
 
 logger = logging.getLogger(__name__)
 

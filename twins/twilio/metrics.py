@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from telephony.sim.twilio.timeline import EventKind, Timeline, TimelineEvent
+from twins.twilio.timeline import EventKind, Timeline, TimelineEvent
 
 LATE_FRAME_MS = 10.0
 """A frame sent more than this after its slot on the 20 ms schedule counts as late."""

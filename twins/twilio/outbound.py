@@ -20,12 +20,12 @@ from email.utils import format_datetime
 
 import httpx
 
-from telephony.sim.twilio.call import SimulatedCall
-from telephony.sim.twilio.config import API_VERSION, CallConfig
-from telephony.sim.twilio.endpoints import Endpoints
-from telephony.sim.twilio.result import CallResult
-from telephony.sim.twilio.script import Hangup, Step, WaitForGreeting
-from telephony.sim.twilio.webhook import default_ssl_context, post_signed
+from twins.twilio.call import SimulatedCall
+from twins.twilio.config import API_VERSION, CallConfig
+from twins.twilio.endpoints import Endpoints
+from twins.twilio.result import CallResult
+from twins.twilio.script import Hangup, Step, WaitForGreeting
+from twins.twilio.webhook import default_ssl_context, post_signed
 
 logger = logging.getLogger(__name__)
 

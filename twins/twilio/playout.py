@@ -19,8 +19,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from telephony.audio import ULAW_SILENCE
-from telephony.sim.twilio.clock import Clock
-from telephony.sim.twilio.protocol import SAMPLE_RATE
+from twins.twilio.clock import Clock
+from twins.twilio.protocol import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Endpoints (HTTP basic auth with the account SID and auth token, or an API key SI
 JSON shaped like Twilio's):
 
 - ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json``: create a call (recorded; placed against
-  the application when a :class:`~telephony.sim.twilio.outbound.Callee` is configured).
+  the application when a :class:`~twins.twilio.outbound.Callee` is configured).
 - ``GET  .../Calls/{CallSid}.json``: fetch a call.
 - ``POST .../Calls/{CallSid}.json``: ``Status=completed`` hangs up (the stream gets ``stop``);
   ``Twiml=`` or ``Url=`` replaces the call's TwiML (the stream gets ``stop``, the new TwiML is
@@ -40,15 +40,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.rest import Client
 
-from telephony.sim.twilio.asgi import serve_asgi
-from telephony.sim.twilio.call import SimulatedCall
-from telephony.sim.twilio.client import twilio_client
-from telephony.sim.twilio.ids import new_account_sid, new_call_sid
-from telephony.sim.twilio.outbound import Callee, place_call
-from telephony.sim.twilio.rest_calls import RestCall, call_json
-from telephony.sim.twilio.result import CallResult, EndReason
-from telephony.sim.twilio.twiml import Twiml, TwimlError, parse_twiml
-from telephony.sim.twilio.webhook import post_signed
+from twins.twilio.asgi import serve_asgi
+from twins.twilio.call import SimulatedCall
+from twins.twilio.client import twilio_client
+from twins.twilio.ids import new_account_sid, new_call_sid
+from twins.twilio.outbound import Callee, place_call
+from twins.twilio.rest_calls import RestCall, call_json
+from twins.twilio.result import CallResult, EndReason
+from twins.twilio.twiml import Twiml, TwimlError, parse_twiml
+from twins.twilio.webhook import post_signed
 
 logger = logging.getLogger(__name__)
 

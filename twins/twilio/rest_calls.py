@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from telephony.sim.twilio.call import SimulatedCall
-from telephony.sim.twilio.config import API_VERSION, CallStatus
-from telephony.sim.twilio.twiml import Twiml
+from twins.twilio.call import SimulatedCall
+from twins.twilio.config import API_VERSION, CallStatus
+from twins.twilio.twiml import Twiml
 
 
 @dataclass

@@ -7,12 +7,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from telephony.audio import ulaw_to_pcm16
-from telephony.sim.twilio.caller import StepRecord
-from telephony.sim.twilio.metrics import CallMetrics
-from telephony.sim.twilio.protocol import SAMPLE_RATE, Violation
-from telephony.sim.twilio.timeline import Timeline
-from telephony.sim.twilio.twiml import Twiml, Verb
-from telephony.sim.twilio.webhook import WebhookExchange
+from twins.twilio.caller import StepRecord
+from twins.twilio.metrics import CallMetrics
+from twins.twilio.protocol import SAMPLE_RATE, Violation
+from twins.twilio.timeline import Timeline
+from twins.twilio.twiml import Twiml, Verb
+from twins.twilio.webhook import WebhookExchange
 
 
 class EndReason(StrEnum):

@@ -22,15 +22,15 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from telephony.sim.twilio import protocol
-from telephony.sim.twilio.caller import Caller, Tick
-from telephony.sim.twilio.clock import AsyncClock
-from telephony.sim.twilio.inbound import Inbound
-from telephony.sim.twilio.playout import Playout
-from telephony.sim.twilio.protocol import FRAME_MS
-from telephony.sim.twilio.result import EndReason
-from telephony.sim.twilio.signing import twilio_signature
-from telephony.sim.twilio.timeline import EventKind, Timeline
+from twins.twilio import protocol
+from twins.twilio.caller import Caller, Tick
+from twins.twilio.clock import AsyncClock
+from twins.twilio.inbound import Inbound
+from twins.twilio.playout import Playout
+from twins.twilio.protocol import FRAME_MS
+from twins.twilio.result import EndReason
+from twins.twilio.signing import twilio_signature
+from twins.twilio.timeline import EventKind, Timeline
 
 logger = logging.getLogger(__name__)
 

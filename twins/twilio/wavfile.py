@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from telephony.sim.twilio.protocol import SAMPLE_RATE
+from twins.twilio.protocol import SAMPLE_RATE
 
 _TAPS = 101
 

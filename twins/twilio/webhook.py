@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from telephony.sim.twilio.endpoints import Endpoints
-from telephony.sim.twilio.signing import SIGNATURE_HEADER, twilio_signature
+from twins.twilio.endpoints import Endpoints
+from twins.twilio.signing import SIGNATURE_HEADER, twilio_signature
 
 logger = logging.getLogger(__name__)
 
