@@ -40,8 +40,9 @@ class RunningServer:
 
     @property
     def emulator(self) -> LiveEmulator:
-        assert self.services.emulator is not None
-        return self.services.emulator
+        emulator = self.services.emulator
+        assert isinstance(emulator, LiveEmulator)
+        return emulator
 
     @property
     def stream_url(self) -> str:
@@ -102,6 +103,7 @@ async def running_server(database_url: str, **settings: Any) -> AsyncIterator[Ru
         "api_token": SecretStr(api_token),
     }
     values.update(settings)
-    app = create_app(Settings(_env_file=None, **values))
+    # No .env: a test server has exactly the settings given here.
+    app = create_app(Settings(_env_file=None, **values))  # type: ignore[call-arg]
     async with serve_in_process(app, sock):
         yield RunningServer(base_url, auth_token, api_token, app)

@@ -1,5 +1,7 @@
 """The emulator's script queue and its record of what happened."""
 
+from typing import Any
+
 import pytest
 
 from twins.gemini_live import (
@@ -79,7 +81,7 @@ def test_reply_and_transcription_overrides_are_queued() -> None:
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"text": "x", "words": 2}, {"words": 0}])
-def test_next_reply_needs_a_text_or_a_length(kwargs: dict[str, object]) -> None:
+def test_next_reply_needs_a_text_or_a_length(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="either a text or a positive number"):
         Script().next_reply(**kwargs)
 

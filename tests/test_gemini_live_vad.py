@@ -91,12 +91,13 @@ def test_quiet_audio_under_the_threshold_is_not_speech() -> None:
 def test_flush_ends_speech_in_progress() -> None:
     vad = EnergyVad()
     vad.feed(speech(0.5), RATE)
-    assert vad.speaking
+    speaking_before = vad.speaking
 
     events = vad.flush()
 
+    assert speaking_before
     assert [type(e) for e in events] == [SpeechEnded]
-    assert not vad.speaking
+    assert vad.speaking is False
     assert vad.flush() == []
 
 

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Mapping
 
 import pytest
 from google.genai import types
@@ -17,6 +18,7 @@ from twins.gemini_live.events import (
     ContentIn,
     ContextUpdateIn,
     FunctionResponse,
+    JsonObject,
     MediaIn,
     ModelStyle,
     Setup,
@@ -53,7 +55,7 @@ ADK_SETUP = {
 }
 
 
-def parse_one(message: dict[str, object]) -> object:
+def parse_one(message: Mapping[str, object]) -> object:
     events = parse_client_message(json.dumps(message))
     assert len(events) == 1
     return events[0]
@@ -255,7 +257,7 @@ SERVER_MESSAGES = {
 
 
 @pytest.mark.parametrize("message", SERVER_MESSAGES.values(), ids=SERVER_MESSAGES.keys())
-def test_server_messages_are_valid_for_the_sdk(message: messages.JsonObject) -> None:
+def test_server_messages_are_valid_for_the_sdk(message: JsonObject) -> None:
     parsed = types.LiveServerMessage.model_validate_json(messages.encode(message))
 
     assert parsed.model_dump(exclude_none=True)  # the SDK forbids unknown fields

@@ -62,7 +62,9 @@ async def genai_connection(emulator: LiveEmulator, model_name: str) -> tuple[str
         ssl_context=emulator.client_ssl_context(),
     )
     request = LlmRequest(model=model_name)
-    request.live_connect_config = types.LiveConnectConfig(response_modalities=["AUDIO"])
+    request.live_connect_config = types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO]
+    )
     request.config = types.GenerateContentConfig(system_instruction="test")
     captured: list[str] = []
     async with model.connect(request) as connection:
@@ -200,11 +202,12 @@ async def test_a_connection_that_ends_resets_the_link_and_the_next_one_is_tapped
     link.attach(connection)
     await link.send_audio(b"one")
     link.detach(connection)
-    assert not link.tapped  # until the next connection: ADK's events are the call's again
+    # Until the next connection, ADK's events are the call's again.
+    assert (link.tapped, link.final_input_transcripts) == (False, False)
     await link.send_audio(b"held")
     link.attach(connection_over(second, MODEL_3X))
-    assert link.tapped
-    assert link.final_input_transcripts  # the new connection's model sends whole transcripts
+    # Tapped again; this connection's model sends whole transcripts.
+    assert (link.tapped, link.final_input_transcripts) == (True, True)
     await link.send_audio(b"two")
     assert first.sent == [AudioMessages(audio_field=False).audio(b"one")]
     after = AudioMessages(audio_field=True)

@@ -41,10 +41,10 @@ def test_what_is_not_audio_stays_for_google_genai() -> None:
         },
         "usageMetadata": {"totalTokenCount": 7},
     }
-    message, rest = split_server_message(json.dumps(message))
-    assert message is not None
-    assert message.audio == [PCM]
-    assert message.turn_complete
+    found, rest = split_server_message(json.dumps(message))
+    assert found is not None
+    assert found.audio == [PCM]
+    assert found.turn_complete
     assert rest is not None
     assert json.loads(rest) == {
         "serverContent": {"modelTurn": {"parts": [{"text": "a thought"}]}, "turnComplete": True},
