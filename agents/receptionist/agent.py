@@ -5,6 +5,8 @@ from datetime import date
 from google.adk.agents import Agent
 from google.adk.tools.tool_context import ToolContext
 
+from agents.receptionist.appointments import appointments_agent
+
 CLINIC = "Harbour Street Dental"
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
@@ -26,8 +28,9 @@ You are talking to a caller on a phone line, so:
 - When the call connects you receive a note that it started: greet the caller warmly, give the
   clinic's name and ask how you can help.
 
-You can tell callers the opening hours (use the opening_hours tool), and take a message for the
-team (use the take_message tool) when they want an appointment, a call back or anything you
+You can tell callers the opening hours (use the opening_hours tool). A caller who wants an
+appointment goes to the appointments desk (transfer them to the appointments agent). Take a
+message for the team (use the take_message tool) when they want a call back or anything you
 cannot do yourself. Before taking a message, ask for their name and the reason for the call;
 confirm back what you noted. Never give medical advice: for pain or an emergency out of hours,
 tell them to call the emergency dental line on 0 1 2 3 4 5 6 7 8 9, or 911 if it is serious.
@@ -72,4 +75,5 @@ root_agent = Agent(
     description=f"Front desk of {CLINIC}: opening hours and messages for the team.",
     instruction=INSTRUCTION,
     tools=[opening_hours, take_message],
+    sub_agents=[appointments_agent],
 )

@@ -31,6 +31,7 @@ libraries' internals do not match (``internals.py``), and with agents that have 
 (``agents.direct_line_allowed``).
 """
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -41,7 +42,7 @@ from typing import Any
 from google.adk.agents import LiveRequestQueue
 from google.adk.models.base_llm_connection import BaseLlmConnection
 from google.genai import types
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConcurrencyError, ConnectionClosed
 
 from telephony.live import internals
 from telephony.live.internals import Internals
@@ -169,9 +170,15 @@ class ModelLink:
             return
         self._messages = AudioMessages(audio_field=found.audio_field)
         self.final_input_transcripts = found.final_input_transcripts
-        found.replace_socket(_ServerTap(found.socket, self._on_message))
+        found.replace_socket(_ServerTap(found.socket, self._on_message, self._closing))
         self._socket = found.socket
         self.tapped = True
+
+    def _closing(self, socket: Any) -> None:
+        """ADK is closing the connection (a hand-over to another agent, say): hold caller audio
+        for the next one rather than wait on a socket that is going away."""
+        if self._socket is socket:
+            self._socket = None
 
     def detach(self, connection: BaseLlmConnection) -> None:
         """The connection ended: the call plays ADK's events until the next one is attached."""
@@ -189,12 +196,41 @@ def current_link() -> ModelLink | None:
 class _ServerTap:
     """Stands in for google-genai's socket and reads every server message first."""
 
-    def __init__(self, socket: Any, on_message: MessageHandler) -> None:
+    def __init__(
+        self,
+        socket: Any,
+        on_message: MessageHandler,
+        on_close: Callable[[Any], None] = lambda socket: None,
+    ) -> None:
         self._socket = socket
         self._on_message = on_message
+        self._on_close = on_close
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._socket, name)
+
+    async def close(self, *args: Any, **kwargs: Any) -> None:
+        """Close the socket, reading (and dropping) what the server still sends meanwhile.
+
+        ADK closes a connection without reading it any more (when it hands the call to another
+        agent, after a pause). A model that is still speaking fills the socket's buffers, its
+        closing handshake waits behind them, and the close would take the full close timeout
+        (10 s) with the caller in silence. Its messages are moot: ADK has left the connection.
+        """
+        self._on_close(self._socket)
+        drain = asyncio.create_task(self._drain())
+        try:
+            await self._socket.close(*args, **kwargs)
+        finally:
+            drain.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drain
+
+    async def _drain(self) -> None:
+        # Someone else reading already (ADK's receive loop, at the end of a call) drains it.
+        with contextlib.suppress(ConnectionClosed, ConcurrencyError):
+            while True:
+                await self._socket.recv()
 
     async def recv(self, *args: Any, **kwargs: Any) -> Any:
         while True:
