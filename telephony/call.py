@@ -21,9 +21,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, MutableMapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from google.adk.agents import LiveRequestQueue, RunConfig
 from google.adk.runners import Runner
@@ -40,9 +39,10 @@ from telephony.live.events import AdkEventReader
 from telephony.live.internals import Internals
 from telephony.live.link import ModelLink
 from telephony.live.wire import ModelMessage
-from telephony.playback import AgentTurnResult, Playback
+from telephony.playback import Playback
+from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.transcript_writer import TranscriptWriter
-from telephony.transcripts import EndReason, Speaker, TurnRecord
+from telephony.transcripts import EndReason
 from telephony.twilio.protocol import Dtmf, Mark, Media, OutboundEncoder, Stop, parse_inbound
 
 logger = logging.getLogger(__name__)
@@ -54,32 +54,6 @@ _CLOSE_CODES = {
     EndReason.INTERNAL_ERROR: CloseCode.INTERNAL_ERROR,
     EndReason.PROTOCOL_ERROR: CloseCode.POLICY_VIOLATION,
 }
-
-
-class TwilioSocket(Protocol):
-    """The part of a WebSocket the call uses (Starlette's fits)."""
-
-    async def receive(self) -> MutableMapping[str, Any]: ...
-
-    async def send_text(self, data: str) -> None: ...
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CallIdentity:
-    call_sid: str
-    stream_sid: str
-    user_id: str
-    """The ADK user id: a pseudonym of the caller, never the phone number."""
-
-
-@dataclass(frozen=True, slots=True)
-class CallLimits:
-    max_message_bytes: int
-    """Media Streams messages longer than this are dropped."""
-    bad_message_limit: int
-    """The stream is closed after this many bad messages."""
 
 
 class _CallerGone(Exception):
@@ -150,7 +124,7 @@ class Call:
             now = self._now_ms()
             self._store_caller_turn(now)  # what the caller said that the model had not closed
             for result in self._playback.finish(now):
-                self._store_agent_turn(result)
+                self._transcript.agent_turn(result)
             reason = self.end_reason or EndReason.SERVER_SHUTDOWN
             self._transcript.end(reason)
             await self._close_socket(_CLOSE_CODES.get(reason, CloseCode.NORMAL), reason)
@@ -227,7 +201,7 @@ class Call:
                 await self._link.send_audio(self._up.convert(event.payload))
             elif isinstance(event, Mark):
                 if (result := self._playback.echoed(event.name, self._now_ms())) is not None:
-                    self._store_agent_turn(result)
+                    self._transcript.agent_turn(result)
             elif isinstance(event, Stop):
                 return EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
@@ -310,7 +284,7 @@ class Call:
         if mark is not None:
             await self._send(self._encoder.mark(mark))
         if result is not None:
-            self._store_agent_turn(result)
+            self._transcript.agent_turn(result)
 
     async def _play(self, ulaw: bytes) -> None:
         if not ulaw:
@@ -330,30 +304,11 @@ class Call:
                 self._on_barge_in((self._clock() - began) * 1000)
         self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
         for result in self._playback.clear(self._now_ms()):
-            self._store_agent_turn(result)
+            self._transcript.agent_turn(result)
 
     def _store_caller_turn(self, now_ms: int) -> None:
         if (said := self._caller.close(now_ms)) is not None:
-            self._transcript.turn(
-                TurnRecord(
-                    speaker=Speaker.CALLER,
-                    text=said.text,
-                    start_ms=said.start_ms,
-                    end_ms=said.end_ms,
-                )
-            )
-
-    def _store_agent_turn(self, result: AgentTurnResult) -> None:
-        self._transcript.turn(
-            TurnRecord(
-                speaker=Speaker.AGENT,
-                text=result.text,
-                heard_text=result.heard_text,
-                interrupted=result.interrupted,
-                start_ms=result.start_ms,
-                end_ms=max(result.end_ms, result.start_ms),
-            )
-        )
+            self._transcript.caller_turn(said)
 
     async def _send(self, text: str) -> None:
         try:

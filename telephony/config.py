@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     bad_message_limit: int = Field(default=50, gt=0)
     """A stream that sends this many bad messages is closed."""
     live_direct_line: bool = True
-    """Exchange audio with the model's socket directly (see live_socket.py); false leaves all of
+    """Exchange audio with the model's socket directly (see live/link.py); false leaves all of
     it to ADK and google-genai, at several times the CPU per call."""
 
     log_level: str = "INFO"

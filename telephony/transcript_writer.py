@@ -10,8 +10,10 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from telephony.caller_turns import Utterance
 from telephony.errors import StorageError
-from telephony.transcripts import CallInfo, EndReason, TranscriptStore, TurnRecord
+from telephony.playback import AgentTurnResult
+from telephony.transcripts import CallInfo, EndReason, Speaker, TranscriptStore, TurnRecord
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,27 @@ class TranscriptWriter:
 
     def turn(self, record: TurnRecord) -> None:
         self._queue.put_nowait(record)
+
+    def caller_turn(self, said: Utterance) -> None:
+        """What the caller said, as the model transcribed it."""
+        self.turn(
+            TurnRecord(
+                speaker=Speaker.CALLER, text=said.text, start_ms=said.start_ms, end_ms=said.end_ms
+            )
+        )
+
+    def agent_turn(self, result: AgentTurnResult) -> None:
+        """What the agent said, and what of it the caller heard."""
+        self.turn(
+            TurnRecord(
+                speaker=Speaker.AGENT,
+                text=result.text,
+                heard_text=result.heard_text,
+                interrupted=result.interrupted,
+                start_ms=result.start_ms,
+                end_ms=max(result.end_ms, result.start_ms),
+            )
+        )
 
     def end(self, reason: EndReason) -> None:
         """Record the end of the call and stop accepting work."""

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
 
-from telephony.call import Call, CallIdentity, CallLimits
+from telephony.call import Call
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError
 from telephony.live.agents import direct_line_allowed
+from telephony.ports import CallIdentity, CallLimits
 from telephony.routes.voice import parse_direction, stream_url
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
