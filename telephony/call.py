@@ -5,11 +5,13 @@ Two directions run in one ``asyncio.TaskGroup``:
 - up (``_uplink``): Twilio media (8 kHz mu-law) -> 16 kHz PCM -> the model, over the call's
   ``ModelLink`` (the model's socket itself, or ADK's queue); marks echoed by Twilio update the
   playback truth; ``stop`` or a closed socket ends the call.
+  The caller's own audio is watched for the onset of speech: a caller who talks over the rest
+  of a reply the model has finished generating is a barge-in the model may never report.
 - down (``_downlink``): ADK's ``run_live`` runs the agent. Every message of the model reaches
   ``_on_model`` as one ``ModelMessage``, by one of two roads: the link's tap reads it off the
   model's socket first, inside ADK's receive task, in wire order (the usual road); or, when no
   tap is attached, ADK's own event is translated into the same value. ``_on_model`` plays the
-  agent's audio (24 kHz PCM -> 8 kHz mu-law ``media`` + a ``mark`` per chunk), sends ``clear``
+  agent's voice (``AgentVoice``: 8 kHz mu-law ``media`` + a ``mark`` per chunk), sends ``clear``
   first when the model is interrupted, and turns transcriptions into transcript turns.
 
 Whichever direction finishes first ends the call: the model session is closed, the other
@@ -30,7 +32,9 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from starlette.websockets import WebSocketDisconnect
 
-from telephony.audio import TWILIO_RATE, MulawToPcm16k, Pcm24kToMulaw
+from telephony.agent_voice import AgentVoice
+from telephony.audio import TWILIO_RATE, MulawToPcm16k
+from telephony.audio.speech import SpeechOnset
 from telephony.call_stats import CallStats
 from telephony.caller_turns import CallerTurns, utterance_ends
 from telephony.closecodes import CloseCode
@@ -39,11 +43,10 @@ from telephony.live.events import AdkEventReader
 from telephony.live.internals import Internals
 from telephony.live.link import ModelLink
 from telephony.live.wire import ModelMessage
-from telephony.playback import Playback
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason
-from telephony.twilio.protocol import Dtmf, Mark, Media, OutboundEncoder, Stop, parse_inbound
+from telephony.twilio.protocol import Dtmf, Mark, Media, Stop, parse_inbound
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +89,10 @@ class Call:
         self._transcript = transcript
         self._limits = limits
         self._clock = clock
-        self._on_barge_in = on_barge_in
         self._started = clock()
-        self._encoder = OutboundEncoder(identity.stream_sid)
+        self._voice = AgentVoice(
+            identity.stream_sid, self._send, transcript, self._now_ms, clock, on_barge_in
+        )
         self._queue = LiveRequestQueue()
         self._link = ModelLink(
             self._queue,
@@ -98,8 +102,7 @@ class Call:
             label=identity.call_sid,
         )
         self._up = MulawToPcm16k()
-        self._down = Pcm24kToMulaw()
-        self._playback = Playback()
+        self._speech = SpeechOnset()
         self._caller = CallerTurns()
         self._socket_closed = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -121,10 +124,8 @@ class Call:
         finally:
             self._queue.close()
             self._count_link()
-            now = self._now_ms()
-            self._store_caller_turn(now)  # what the caller said that the model had not closed
-            for result in self._playback.finish(now):
-                self._transcript.agent_turn(result)
+            self._store_caller_turn(self._now_ms())  # what the model had not closed yet
+            self._voice.finish()
             reason = self.end_reason or EndReason.SERVER_SHUTDOWN
             self._transcript.end(reason)
             await self._close_socket(_CLOSE_CODES.get(reason, CloseCode.NORMAL), reason)
@@ -162,6 +163,8 @@ class Call:
             await self._socket.close(code, reason.value)
 
     def _count_link(self) -> None:
+        self.stats.media_out = self._voice.media_out
+        self.stats.clears = self._voice.clears
         self.stats.audio_direct = self._link.sent_direct
         self.stats.audio_queued = self._link.sent_queued
         self.stats.frames_dropped = self._link.dropped
@@ -195,13 +198,9 @@ class Call:
                 if event.stream_sid != self.identity.stream_sid:
                     self._bad("media for another stream")
                     continue
-                # One frame is one message to the model: batching frames was measured to save
-                # no CPU and to add 10 ms of median latency.
-                self.stats.frames_in += 1
-                await self._link.send_audio(self._up.convert(event.payload))
+                await self._caller_audio(event.payload)
             elif isinstance(event, Mark):
-                if (result := self._playback.echoed(event.name, self._now_ms())) is not None:
-                    self._transcript.agent_turn(result)
+                self._voice.echoed(event.name)
             elif isinstance(event, Stop):
                 return EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
@@ -209,6 +208,20 @@ class Call:
                 self._queue.send_content(types.Content(role="user", parts=[types.Part(text=note)]))
             else:
                 self.stats.unknown_events += 1
+
+    async def _caller_audio(self, ulaw: bytes) -> None:
+        """One frame of the caller's voice. One frame is one message to the model: batching
+        frames was measured to save no CPU and to add 10 ms of median latency."""
+        self.stats.frames_in += 1
+        pcm = self._up.convert(ulaw)
+        await self._link.send_audio(pcm)
+        voice = self._voice
+        onset = self._speech.feed(pcm, len(ulaw) * 1000 / TWILIO_RATE, voice.echo_dbfs)
+        if onset and voice.playing and not voice.generating:
+            # The caller talks over the rest of a reply the model has finished generating: the
+            # model may not interrupt itself for that, so the call stops playback itself.
+            self.stats.local_barge_ins += 1
+            await voice.barge_in()
 
     def _bad(self, kind: str) -> None:
         counts = self.stats.bad_messages
@@ -252,59 +265,26 @@ class Call:
         A caller who is gone ends the call; nothing is raised (this may run in ADK's task).
         """
         try:
+            voice = self._voice
             if message.interrupted:
                 # The caller's words the model was answering come before the reply they cut
                 # short, as ADK orders them (a queue put: `clear` still leaves at once).
                 self._store_caller_turn(self._now_ms())
-                await self._barge_in()
+                await voice.barge_in()
             for chunk in message.audio:
-                await self._play(self._down.convert(chunk))
+                await voice.play(chunk)
             if message.output_text:
-                self._playback.text(message.output_text)
+                voice.text(message.output_text)
             if message.input_text:
-                await self._caller_speaks(message.input_text, message.input_finished)
+                self._caller.heard(message.input_text, self._now_ms())
             if utterance_ends(message, whole_transcripts=self._link.final_input_transcripts):
                 self._store_caller_turn(self._now_ms())
+            if message.generation_complete:
+                voice.generation_complete()
             if message.turn_complete:
-                await self._agent_turn_generated()
+                await voice.turn_complete()
         except _CallerGone:
             self._end(EndReason.CONNECTION_LOST)
-
-    async def _caller_speaks(self, fragment: str, finished: bool) -> None:
-        began = self._caller.heard(fragment, self._now_ms())
-        if began and not finished and self._playback.playing and not self._playback.generating:
-            # The caller started talking while the tail of a reply the model has already
-            # finished is still playing; the model will not send `interrupted` for it.
-            await self._barge_in()
-
-    async def _agent_turn_generated(self) -> None:
-        """The model finished its turn: play the filter's tail, then mark the turn's end."""
-        await self._play(self._down.flush())
-        mark, result = self._playback.generated(self._now_ms())
-        if mark is not None:
-            await self._send(self._encoder.mark(mark))
-        if result is not None:
-            self._transcript.agent_turn(result)
-
-    async def _play(self, ulaw: bytes) -> None:
-        if not ulaw:
-            return
-        mark = self._playback.audio(len(ulaw) * 1000 / TWILIO_RATE, self._now_ms())
-        await self._send(self._encoder.media(ulaw))
-        await self._send(self._encoder.mark(mark))
-        self.stats.media_out += 1
-
-    async def _barge_in(self) -> None:
-        """The caller talks over the agent: stop playback first, then settle the turn."""
-        if self._playback.playing:
-            began = self._clock()
-            await self._send(self._encoder.clear())
-            self.stats.clears += 1
-            if self._on_barge_in is not None:
-                self._on_barge_in((self._clock() - began) * 1000)
-        self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
-        for result in self._playback.clear(self._now_ms()):
-            self._transcript.agent_turn(result)
 
     def _store_caller_turn(self, now_ms: int) -> None:
         if (said := self._caller.close(now_ms)) is not None:

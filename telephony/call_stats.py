@@ -17,6 +17,8 @@ class CallStats:
     unknown_events: int = 0
     media_out: int = 0
     clears: int = 0
+    local_barge_ins: int = 0
+    """Barge-ins the call noticed itself (the caller talked over a finished reply)."""
     model_connections: int = 0
     """Live connections the call's agents opened (resumptions and hand-overs add one each)."""
 

@@ -44,8 +44,10 @@ class _Turn:
     audio_ms: float = 0.0
     heard_ms: float = 0.0
     pending_marks: int = 0
+    generation_done: bool = False
+    """The model said it has generated the whole turn (``generationComplete``)."""
     generated: bool = False
-    """The model finished generating it (turn complete); it may still be playing."""
+    """The model finished the turn (``turnComplete``); it may still be playing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +76,15 @@ class Playback:
 
     @property
     def generating(self) -> bool:
-        """True while the model is producing a turn (audio or text received, no turn end)."""
-        return self._current is not None
+        """True while the model is producing a turn: audio or text received, and neither the
+        end of its generation nor the end of the turn yet."""
+        return self._current is not None and not self._current.generation_done
+
+    def generation_done(self) -> None:
+        """The model has generated the whole turn (``generationComplete``); it still waits for
+        the audio to play before it ends the turn."""
+        if self._current is not None:
+            self._current.generation_done = True
 
     def text(self, fragment: str, *, final: bool = False) -> None:
         """Output transcription received for the turn being generated.

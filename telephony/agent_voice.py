@@ -1,0 +1,109 @@
+"""The agent's voice on the caller's line: model audio out to Twilio, cut at a barge-in.
+
+Each chunk of the model's 24 kHz PCM becomes 8 kHz mu-law in one ``media`` message, followed by a
+``mark``; the playback truth (``playback.py``) turns Twilio's echoes of those marks into what the
+caller really heard, and each finished agent turn goes to the transcript. A barge-in sends
+``clear`` first, then settles the turn it cut short.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from telephony.audio import TWILIO_RATE, Pcm24kToMulaw
+from telephony.audio.speech import SILENT_DBFS, level_dbfs
+from telephony.playback import Playback
+from telephony.transcript_writer import TranscriptWriter
+from telephony.twilio.protocol import OutboundEncoder
+
+
+class AgentVoice:
+    """One call's outgoing audio and its playback truth."""
+
+    def __init__(
+        self,
+        stream_sid: str,
+        send: Callable[[str], Awaitable[None]],
+        transcript: TranscriptWriter,
+        now_ms: Callable[[], int],
+        clock: Callable[[], float],
+        on_barge_in: Callable[[float], None] | None = None,
+    ) -> None:
+        self._encoder = OutboundEncoder(stream_sid)
+        self._send = send
+        self._transcript = transcript
+        self._now_ms = now_ms
+        self._clock = clock
+        self._on_barge_in = on_barge_in
+        self._down = Pcm24kToMulaw()
+        self._playback = Playback()
+        self._peak_dbfs = SILENT_DBFS
+        self.media_out = 0
+        self.clears = 0
+
+    @property
+    def playing(self) -> bool:
+        """Agent audio sent to Twilio may still be playing."""
+        return self._playback.playing
+
+    @property
+    def echo_dbfs(self) -> float:
+        """How loud the agent is on the line now, as far as a line could echo it back: the
+        loudest chunk still in Twilio's buffer, or silence."""
+        return self._peak_dbfs if self._playback.playing else SILENT_DBFS
+
+    @property
+    def generating(self) -> bool:
+        """The model is still producing the current reply."""
+        return self._playback.generating
+
+    async def play(self, pcm_24k: bytes) -> None:
+        """Send one chunk of the model's audio, then a mark to learn when it has played."""
+        level = level_dbfs(pcm_24k)
+        self._peak_dbfs = max(self._peak_dbfs, level) if self._playback.playing else level
+        await self._play_ulaw(self._down.convert(pcm_24k))
+
+    def text(self, fragment: str) -> None:
+        """A fragment of the transcription of the agent's voice."""
+        self._playback.text(fragment)
+
+    def generation_complete(self) -> None:
+        """The model has generated the whole reply (it may play for a while yet)."""
+        self._playback.generation_done()
+
+    async def turn_complete(self) -> None:
+        """The model ended its turn: play the converter's tail, then mark the turn's end."""
+        await self._play_ulaw(self._down.flush())
+        mark, result = self._playback.generated(self._now_ms())
+        if mark is not None:
+            await self._send(self._encoder.mark(mark))
+        if result is not None:
+            self._transcript.agent_turn(result)
+
+    def echoed(self, mark: str) -> None:
+        """Twilio echoed a mark: that much has played (or was flushed by a ``clear``)."""
+        if (result := self._playback.echoed(mark, self._now_ms())) is not None:
+            self._transcript.agent_turn(result)
+
+    async def barge_in(self) -> None:
+        """The caller talks over the agent: stop playback first, then settle the turn."""
+        if self._playback.playing:
+            began = self._clock()
+            await self._send(self._encoder.clear())
+            self.clears += 1
+            if self._on_barge_in is not None:
+                self._on_barge_in((self._clock() - began) * 1000)
+        self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
+        for result in self._playback.clear(self._now_ms()):
+            self._transcript.agent_turn(result)
+
+    def finish(self) -> None:
+        """The call ended: store every open turn with what was heard of it."""
+        for result in self._playback.finish(self._now_ms()):
+            self._transcript.agent_turn(result)
+
+    async def _play_ulaw(self, ulaw: bytes) -> None:
+        if not ulaw:
+            return
+        mark = self._playback.audio(len(ulaw) * 1000 / TWILIO_RATE, self._now_ms())
+        await self._send(self._encoder.media(ulaw))
+        await self._send(self._encoder.mark(mark))
+        self.media_out += 1
