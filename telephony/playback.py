@@ -86,18 +86,10 @@ class Playback:
         if self._current is not None:
             self._current.generation_done = True
 
-    def text(self, fragment: str, *, final: bool = False) -> None:
-        """Output transcription received for the turn being generated.
-
-        ``final`` text repeats the whole turn's partial fragments; it is used only when no
-        partial fragment came (not every backend sends them).
-        """
-        if not fragment:
-            return
-        if not final:
+    def text(self, fragment: str) -> None:
+        """A new fragment of output transcription for the turn being generated."""
+        if fragment:
             self._turn().fragments.append(fragment)
-        elif self._current is not None and not self._current.fragments:
-            self._current.fragments.append(fragment)
 
     def audio(self, duration_ms: float, now_ms: int) -> str:
         """Agent audio is being sent; return the name of the mark to send right after it."""

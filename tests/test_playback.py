@@ -81,11 +81,14 @@ def test_call_end_keeps_what_was_heard() -> None:
     assert playback.finish(now_ms=70) == []
 
 
-def test_final_transcription_is_used_only_without_partials() -> None:
+def test_generation_complete_ends_generating_but_not_the_turn() -> None:
     playback = Playback()
     playback.audio(40.0, 0)
-    playback.text("Whole sentence.", final=True)
-    playback.text("ignored repeat", final=True)
+    playback.text("Whole sentence.")
+    assert playback.generating
+    playback.generation_done()
+    assert not playback.generating
+    assert playback.playing
     _, result = playback.generated(now_ms=10)
     assert result is None  # still playing
     [end] = playback.finish(now_ms=20)
