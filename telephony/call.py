@@ -14,9 +14,13 @@ Two directions run in one ``asyncio.TaskGroup``:
   agent's voice (``AgentVoice``: 8 kHz mu-law ``media`` + a ``mark`` per chunk), sends ``clear``
   first when the model is interrupted, and turns transcriptions into transcript turns.
 
-Whichever direction finishes first ends the call: the model session is closed, the other
-direction is cancelled and awaited, open turns are stored with what was heard, and the call's
-end reason is recorded.
+A third task watches the model (``model_watch.py``): a model that stops answering without
+closing its connection fails the call like one that closes it.
+
+Whichever task finishes first ends the call: the model session is closed, the other tasks are
+cancelled and awaited, open turns are stored with what was heard, and the call's end reason is
+recorded. When the model failed, Twilio's socket is closed at once (with 1011: Twilio then runs
+the fallback after ``</Connect>``), before the model's connection is torn down.
 """
 
 import asyncio
@@ -31,6 +35,7 @@ from google.adk.runners import Runner
 from google.genai import errors as genai_errors
 from google.genai import types
 from starlette.websockets import WebSocketDisconnect
+from websockets.exceptions import ConnectionClosed
 
 from telephony.agent_voice import AgentVoice
 from telephony.audio import TWILIO_RATE, MulawToPcm16k
@@ -43,10 +48,11 @@ from telephony.live.events import AdkEventReader
 from telephony.live.internals import Internals
 from telephony.live.link import ModelLink
 from telephony.live.wire import ModelMessage
+from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason
-from telephony.twilio.protocol import Dtmf, Mark, Media, Stop, parse_inbound
+from telephony.twilio.protocol import Dtmf, Mark, Media, Stop, message_too_large, parse_inbound
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +100,11 @@ class Call:
             identity.stream_sid, self._send, transcript, self._now_ms, clock, on_barge_in
         )
         self._queue = LiveRequestQueue()
+        self._watch = ModelWatch(self._started)
         self._link = ModelLink(
             self._queue,
             self._on_model,
+            on_receipt=self._model_heard,
             internals=internals,
             enabled=direct_line,
             label=identity.call_sid,
@@ -105,6 +113,7 @@ class Call:
         self._speech = SpeechOnset()
         self._caller = CallerTurns()
         self._socket_closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- the call's life ----------------------------------------------------------------------
@@ -117,6 +126,7 @@ class Call:
                 self._tasks = [
                     group.create_task(self._direction(self._uplink(), "up")),
                     group.create_task(self._direction(self._downlink(), "down")),
+                    group.create_task(self._direction(self._watch_model(), "watch")),
                 ]
         except* Exception:
             logger.exception("call %s: bridge failed", self.identity.call_sid)
@@ -128,6 +138,8 @@ class Call:
             self._voice.finish()
             reason = self.end_reason or EndReason.SERVER_SHUTDOWN
             self._transcript.end(reason)
+            if self._closing is not None:
+                await self._closing
             await self._close_socket(_CLOSE_CODES.get(reason, CloseCode.NORMAL), reason)
         return reason
 
@@ -149,6 +161,11 @@ class Call:
     def _end(self, reason: EndReason) -> None:
         if self.end_reason is None:
             self.end_reason = reason
+            if reason is EndReason.MODEL_ERROR:
+                # The caller goes to the fallback now, not after the model's teardown (closing
+                # a connection to a frozen server takes its full close timeout).
+                code = _CLOSE_CODES[reason]
+                self._closing = asyncio.create_task(self._close_socket(code, reason))
         self._queue.close()
         current = asyncio.current_task()
         for task in self._tasks:
@@ -161,6 +178,15 @@ class Call:
         self._socket_closed = True
         with contextlib.suppress(Exception):  # the socket may be gone already; nothing to save
             await self._socket.close(code, reason.value)
+
+    async def _watch_model(self) -> EndReason:
+        while True:
+            await asyncio.sleep(CHECK_INTERVAL_S)
+            if (failure := self._watch.failure(self._clock())) is not None:
+                raise ModelUnavailableError(failure, retryable=True)
+
+    def _model_heard(self) -> None:
+        self._watch.heard(self._clock())
 
     def _count_link(self) -> None:
         self.stats.media_out = self._voice.media_out
@@ -186,7 +212,7 @@ class Call:
                     return EndReason.CONNECTION_LOST
                 self._bad("binary frame")
                 continue
-            if len(text) > self._limits.max_message_bytes:
+            if message_too_large(text, self._limits.max_message_bytes):
                 self._bad("oversize message")
                 continue
             try:
@@ -216,7 +242,11 @@ class Call:
         pcm = self._up.convert(ulaw)
         await self._link.send_audio(pcm)
         voice = self._voice
-        onset = self._speech.feed(pcm, len(ulaw) * 1000 / TWILIO_RATE, voice.echo_dbfs)
+        speech = self._speech
+        was_speaking = speech.speaking
+        onset = speech.feed(pcm, len(ulaw) * 1000 / TWILIO_RATE, voice.echo_dbfs)
+        if was_speaking and not speech.speaking:
+            self._watch.caller_stopped(self._clock(), speech.spoke_ms)
         if onset and voice.playing and not voice.generating:
             # The caller talks over the rest of a reply the model has finished generating: the
             # model may not interrupt itself for that, so the call stops playback itself.
@@ -247,6 +277,7 @@ class Call:
             with self._link.bound():  # ADK's connections inherit it: see live/link.py
                 async with contextlib.aclosing(events):
                     async for event in events:
+                        self._model_heard()
                         if self._link.tapped:
                             continue  # the tap has handed this message to the call already
                         if (message := reader.read(event)) is not None:
@@ -255,6 +286,8 @@ class Call:
             raise ModelUnavailableError(
                 f"live session closed with code {exc.code}", retryable=exc.code in _RETRYABLE
             ) from exc
+        except ConnectionClosed as exc:  # a drop ADK did not resume
+            raise ModelUnavailableError(f"live connection lost: {exc}", retryable=True) from exc
         if not self._queue.closed:
             logger.warning("call %s: the model ended the live session", self.identity.call_sid)
         return EndReason.MODEL_ERROR

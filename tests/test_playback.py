@@ -85,10 +85,9 @@ def test_generation_complete_ends_generating_but_not_the_turn() -> None:
     playback = Playback()
     playback.audio(40.0, 0)
     playback.text("Whole sentence.")
-    assert playback.generating
+    before = playback.generating
     playback.generation_done()
-    assert not playback.generating
-    assert playback.playing
+    assert (before, playback.generating, playback.playing) == (True, False, True)
     _, result = playback.generated(now_ms=10)
     assert result is None  # still playing
     [end] = playback.finish(now_ms=20)

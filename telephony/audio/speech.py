@@ -57,6 +57,8 @@ class SpeechOnset:
         self._quiet_ms = 0.0
         self.speaking = False
         """Speech has started and not ended yet."""
+        self.spoke_ms = 0.0
+        """How long the current (or last) stretch of speech lasted, pauses included."""
 
     @property
     def noise_dbfs(self) -> float:
@@ -79,17 +81,21 @@ class SpeechOnset:
         """
         level = level_dbfs(pcm16)
         self._track_noise(level, duration_ms)
+        if self.speaking:
+            self.spoke_ms += duration_ms
         if level <= self.threshold_dbfs(echo_dbfs):
             self._voiced_ms = 0.0
             self._quiet_ms += duration_ms
-            if self._quiet_ms >= HANGOVER_MS:
+            if self._quiet_ms >= HANGOVER_MS and self.speaking:
                 self.speaking = False
+                self.spoke_ms -= self._quiet_ms  # the trailing pause is not speech
             return False
         self._quiet_ms = 0.0
         self._voiced_ms += duration_ms
         if self.speaking or self._voiced_ms < ONSET_MS:
             return False
         self.speaking = True
+        self.spoke_ms = self._voiced_ms
         return True
 
     def _track_noise(self, level: float, duration_ms: float) -> None:

@@ -60,6 +60,7 @@ _current: contextvars.ContextVar["ModelLink | None"] = contextvars.ContextVar(
 )
 
 MessageHandler = Callable[[ModelMessage], Awaitable[None]]
+ReceiptHandler = Callable[[], None]
 
 
 class ModelLink:
@@ -70,12 +71,14 @@ class ModelLink:
         queue: LiveRequestQueue,
         on_message: MessageHandler,
         *,
+        on_receipt: ReceiptHandler = lambda: None,
         internals: Internals,
         enabled: bool = True,
         label: str = "",
     ) -> None:
         self._queue = queue
         self._on_message = on_message
+        self._on_receipt = on_receipt
         self._internals = internals
         self._enabled = enabled and internals.direct_line
         self._label = label
@@ -170,7 +173,8 @@ class ModelLink:
             return
         self._messages = AudioMessages(audio_field=found.audio_field)
         self.final_input_transcripts = found.final_input_transcripts
-        found.replace_socket(_ServerTap(found.socket, self._on_message, self._closing))
+        tap = _ServerTap(found.socket, self._on_message, self._on_receipt, self._closing)
+        found.replace_socket(tap)
         self._socket = found.socket
         self.tapped = True
 
@@ -200,10 +204,12 @@ class _ServerTap:
         self,
         socket: Any,
         on_message: MessageHandler,
+        on_receipt: ReceiptHandler = lambda: None,
         on_close: Callable[[Any], None] = lambda socket: None,
     ) -> None:
         self._socket = socket
         self._on_message = on_message
+        self._on_receipt = on_receipt
         self._on_close = on_close
 
     def __getattr__(self, name: str) -> Any:
@@ -235,6 +241,7 @@ class _ServerTap:
     async def recv(self, *args: Any, **kwargs: Any) -> Any:
         while True:
             raw = await self._socket.recv(*args, **kwargs)
+            self._on_receipt()
             message, rest = split_server_message(raw)
             if message is not None:
                 await self._on_message(message)

@@ -2,8 +2,12 @@
 
 Inbound messages become frozen dataclasses (``Connected``, ``Start``, ``Media``, ``Dtmf``,
 ``Mark``, ``Stop``, or ``Unknown`` for events this module does not know). Anything that is not
-a well-formed message raises ``ProtocolError``. Outbound messages carry exactly the fields Twilio
-accepts and nothing more (extra fields earn Twilio warnings 31950/31951).
+a well-formed message raises ``ProtocolError`` and nothing else, whatever the input; its message
+names what was wrong, never what was sent (a bad message is counted and logged by that text).
+Outbound messages carry exactly the fields Twilio accepts and nothing more (extra fields earn
+Twilio warnings 31950/31951).
+
+``message_too_large`` measures a received text frame the way its limit is stated: in bytes.
 """
 
 import binascii
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telephony.errors import ProtocolError
+from telephony.twilio.sids import ACCOUNT_SID, CALL_SID, STREAM_SID, SidKind
 
 __all__ = [
     "Connected",
@@ -25,10 +30,20 @@ __all__ = [
     "Start",
     "Stop",
     "Unknown",
+    "message_too_large",
     "parse_inbound",
 ]
 
-_SID = re.compile(r"^[A-Za-z]{2}[0-9a-fA-F]{32}$")
+DTMF_KEYS = frozenset("0123456789*#ABCD")
+"""The keys of a DTMF keypad: a ``dtmf`` message carries exactly one of them."""
+
+_UTF8_MAX_BYTES_PER_CHAR = 4
+_NUMBER = re.compile(r"[0-9]{1,15}")
+"""A count or a time as Twilio writes it in a string (``"40"``): ASCII digits, a sane length."""
+
+# What a malformed message can make the standard library raise while it is taken apart. JSON
+# nested too deep raises RecursionError; ``Infinity`` is valid to ``json`` and overflows ``int``.
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +100,22 @@ class Unknown:
 InboundEvent = Connected | Start | Media | Dtmf | Mark | Stop | Unknown
 
 
+def message_too_large(text: str, max_bytes: int) -> bool:
+    """True when ``text`` takes more than ``max_bytes`` bytes in UTF-8, the form it had on the
+    wire. Cheap for the messages Twilio sends: an ASCII string is measured without encoding."""
+    length = len(text)
+    if length > max_bytes:
+        return True  # at least one byte per character
+    if text.isascii() or length * _UTF8_MAX_BYTES_PER_CHAR <= max_bytes:
+        return False
+    return len(text.encode("utf-8", "surrogatepass")) > max_bytes
+
+
 def parse_inbound(text: str | bytes) -> InboundEvent:
     """Parse one inbound Media Streams message; raise ``ProtocolError`` if it is malformed."""
     try:
         message = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ProtocolError("message is not valid JSON") from exc
     if not isinstance(message, dict):
         raise ProtocolError("message is not a JSON object")
@@ -101,8 +127,8 @@ def parse_inbound(text: str | bytes) -> InboundEvent:
             return _media(message)
         parse = _PARSERS.get(event)
         return Unknown(event) if parse is None else parse(message)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ProtocolError(f"malformed {event!r} message") from exc
+    except _MALFORMED as exc:
+        raise ProtocolError(f"malformed {event} message") from exc
 
 
 def _media(message: dict[str, Any]) -> Media:
@@ -111,46 +137,50 @@ def _media(message: dict[str, Any]) -> Media:
         payload = binascii.a2b_base64(media["payload"], strict_mode=True)
     except binascii.Error as exc:
         raise ProtocolError("media payload is not valid base64") from exc
-    return Media(_str(message, "streamSid"), payload, int(media.get("timestamp", 0)))
+    return Media(_str(message, "streamSid"), payload, _number(media.get("timestamp", 0)))
 
 
 def _start(message: dict[str, Any]) -> Start:
     start = message["start"]
     parameters = start.get("customParameters") or {}
-    if not isinstance(parameters, dict):
-        raise ProtocolError("customParameters is not an object")
+    if not isinstance(parameters, dict) or not all(
+        isinstance(value, str) for value in parameters.values()
+    ):
+        raise ProtocolError("customParameters is not an object of strings")
+    tracks = start.get("tracks", [])
+    if not isinstance(tracks, list) or not all(isinstance(track, str) for track in tracks):
+        raise ProtocolError("tracks is not a list of strings")
     media_format = start.get("mediaFormat") or {}
     return Start(
-        stream_sid=_sid(start.get("streamSid", message.get("streamSid"))),
-        call_sid=_sid(start["callSid"]),
-        account_sid=_sid(start["accountSid"]),
-        custom_parameters={str(k): str(v) for k, v in parameters.items()},
-        tracks=tuple(str(t) for t in start.get("tracks", ())),
-        encoding=str(media_format.get("encoding", "audio/x-mulaw")),
-        sample_rate=int(media_format.get("sampleRate", 8000)),
-        channels=int(media_format.get("channels", 1)),
+        stream_sid=_sid(start.get("streamSid", message.get("streamSid")), STREAM_SID),
+        call_sid=_sid(start["callSid"], CALL_SID),
+        account_sid=_sid(start["accountSid"], ACCOUNT_SID),
+        custom_parameters=dict(parameters),
+        tracks=tuple(tracks),
+        encoding=_str(media_format, "encoding", "audio/x-mulaw"),
+        sample_rate=_number(media_format.get("sampleRate", 8000)),
+        channels=_number(media_format.get("channels", 1)),
     )
 
 
 def _connected(message: dict[str, Any]) -> Connected:
-    return Connected(str(message.get("protocol", "")), str(message.get("version", "")))
+    return Connected(_str(message, "protocol", ""), _str(message, "version", ""))
 
 
 def _dtmf(message: dict[str, Any]) -> Dtmf:
-    return Dtmf(_str(message, "streamSid"), str(message["dtmf"]["digit"]))
+    digit = message["dtmf"]["digit"]
+    if not isinstance(digit, str) or digit not in DTMF_KEYS:
+        raise ProtocolError("dtmf digit is not one keypad key")
+    return Dtmf(_str(message, "streamSid"), digit)
 
 
 def _mark(message: dict[str, Any]) -> Mark:
-    return Mark(_str(message, "streamSid"), str(message["mark"]["name"]))
+    return Mark(_str(message, "streamSid"), _str(message["mark"], "name"))
 
 
 def _stop(message: dict[str, Any]) -> Stop:
     stop = message.get("stop") or {}
-    return Stop(
-        _str(message, "streamSid"),
-        str(stop.get("callSid", "")),
-        str(stop.get("accountSid", "")),
-    )
+    return Stop(_str(message, "streamSid"), _str(stop, "callSid", ""), _str(stop, "accountSid", ""))
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], InboundEvent]] = {
@@ -162,16 +192,29 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], InboundEvent]] = {
 }
 
 
-def _str(message: dict[str, Any], key: str) -> str:
-    value = message[key]
+_REQUIRED = object()
+
+
+def _str(message: dict[str, Any], key: str, default: object = _REQUIRED) -> str:
+    """``message[key]``, which must be a string; ``default`` when it is absent, if given."""
+    value = message[key] if default is _REQUIRED else message.get(key, default)
     if not isinstance(value, str):
         raise ProtocolError(f"{key} is not a string")
     return value
 
 
-def _sid(value: object) -> str:
-    if not isinstance(value, str) or not _SID.match(value):
-        raise ProtocolError("malformed SID")
+def _number(value: object) -> int:
+    """A whole number of at least 0, as a JSON number or as a string of digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        return int(value)
+    raise ProtocolError("a number field is not a whole number")
+
+
+def _sid(value: object, kind: SidKind) -> str:
+    if not kind.matches(value):
+        raise ProtocolError(f"malformed {kind.prefix} SID")
     return value
 
 
@@ -185,7 +228,7 @@ class OutboundEncoder:
     __slots__ = ("_clear", "_mark_prefix", "_media_prefix")
 
     def __init__(self, stream_sid: str) -> None:
-        sid = _sid(stream_sid)
+        sid = _sid(stream_sid, STREAM_SID)
         self._media_prefix = f'{{"event":"media","streamSid":"{sid}","media":{{"payload":"'
         self._mark_prefix = f'{{"event":"mark","streamSid":"{sid}","mark":{{"name":'
         self._clear = json.dumps({"event": "clear", "streamSid": sid}, separators=(",", ":"))

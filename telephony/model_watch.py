@@ -1,0 +1,52 @@
+"""When a model that says nothing has failed: pure rules, no I/O.
+
+A live model that stops answering does not always close its connection: a frozen server, a
+network that drops packets without a reset. The connection then looks alive for as long as the
+TCP stack allows (a call here once waited 53 s in silence), so the call watches what the model
+says:
+
+- at the start, the model must say something (the greeting) within ``FIRST_WORD_S``;
+- after the caller has spoken (for ``MIN_SPEECH_MS`` at least: a cough may get no answer),
+  the model must say something within ``ANSWER_S`` of the end of their speech: it transcribes
+  what it hears (input transcription is on for every call) and answers.
+
+Either way the caller is sent to the fallback: with these bounds, within 5 s.
+"""
+
+from dataclasses import dataclass
+
+FIRST_WORD_S = 4.0
+ANSWER_S = 4.0
+MIN_SPEECH_MS = 500.0
+CHECK_INTERVAL_S = 0.25
+
+
+@dataclass(slots=True)
+class ModelWatch:
+    """What one call's model said last, and what the caller did since."""
+
+    started: float
+    first_word_s: float = FIRST_WORD_S
+    answer_s: float = ANSWER_S
+    _heard: float | None = None
+    _caller_stopped: float | None = None
+
+    def heard(self, now: float) -> None:
+        """The model sent a message."""
+        self._heard = now
+
+    def caller_stopped(self, now: float, spoke_ms: float) -> None:
+        """The caller stopped speaking after ``spoke_ms`` of speech."""
+        if spoke_ms >= MIN_SPEECH_MS:
+            self._caller_stopped = now
+
+    def failure(self, now: float) -> str | None:
+        """Why the model counts as failed at ``now``, or None while it is in time."""
+        if self._heard is None:
+            if now - self.started > self.first_word_s:
+                return f"the model said nothing in the first {self.first_word_s:.0f} s"
+            return None
+        stopped = self._caller_stopped
+        if stopped is not None and stopped > self._heard and now - stopped > self.answer_s:
+            return f"the model said nothing for {self.answer_s:.0f} s after the caller spoke"
+        return None
