@@ -44,6 +44,7 @@ from telephony.call_stats import CallStats
 from telephony.caller_turns import CallerTurns, utterance_ends
 from telephony.closecodes import CloseCode
 from telephony.errors import ModelUnavailableError, ProtocolError
+from telephony.inbound import Inbound
 from telephony.live.events import AdkEventReader
 from telephony.live.internals import Internals
 from telephony.live.link import ModelLink
@@ -52,7 +53,7 @@ from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason
-from telephony.twilio.protocol import Dtmf, Mark, Media, Stop, message_too_large, parse_inbound
+from telephony.twilio.protocol import Dtmf, Mark, Media, Stop
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,6 @@ class Call:
         self._runner = runner
         self._run_config = run_config
         self._transcript = transcript
-        self._limits = limits
         self._clock = clock
         self._started = clock()
         self._voice = AgentVoice(
@@ -111,6 +111,9 @@ class Call:
         )
         self._up = MulawToPcm16k()
         self._speech = SpeechOnset()
+        self._inbound = Inbound(
+            socket, identity.call_sid, identity.stream_sid, limits, self.stats, clock
+        )
         self._caller = CallerTurns()
         self._socket_closed = False
         self._closing: asyncio.Task[None] | None = None
@@ -202,28 +205,8 @@ class Call:
     # -- up: Twilio -> model --------------------------------------------------------------------
 
     async def _uplink(self) -> EndReason:
-        receive = self._socket.receive
-        while True:
-            message = await receive()
-            text = message.get("text")
-            if text is None:
-                if message["type"] == "websocket.disconnect":
-                    self._socket_closed = True
-                    return EndReason.CONNECTION_LOST
-                self._bad("binary frame")
-                continue
-            if message_too_large(text, self._limits.max_message_bytes):
-                self._bad("oversize message")
-                continue
-            try:
-                event = parse_inbound(text)
-            except ProtocolError as exc:
-                self._bad(str(exc))
-                continue
+        async for event in self._inbound.events():
             if isinstance(event, Media):
-                if event.stream_sid != self.identity.stream_sid:
-                    self._bad("media for another stream")
-                    continue
                 await self._caller_audio(event.payload)
             elif isinstance(event, Mark):
                 self._voice.echoed(event.name)
@@ -234,6 +217,8 @@ class Call:
                 self._queue.send_content(types.Content(role="user", parts=[types.Part(text=note)]))
             else:
                 self.stats.unknown_events += 1
+        self._socket_closed = True
+        return EndReason.CONNECTION_LOST
 
     async def _caller_audio(self, ulaw: bytes) -> None:
         """One frame of the caller's voice. One frame is one message to the model: batching
@@ -252,14 +237,6 @@ class Call:
             # model may not interrupt itself for that, so the call stops playback itself.
             self.stats.local_barge_ins += 1
             await voice.barge_in()
-
-    def _bad(self, kind: str) -> None:
-        counts = self.stats.bad_messages
-        counts[kind] = counts.get(kind, 0) + 1
-        if counts[kind] == 1:
-            logger.warning("call %s: dropped a bad message (%s)", self.identity.call_sid, kind)
-        if self.stats.bad_total >= self._limits.bad_message_limit:
-            raise ProtocolError(f"{self.stats.bad_total} bad messages")
 
     # -- down: model -> Twilio ------------------------------------------------------------------
 
