@@ -105,6 +105,7 @@ class Call:
             self._queue,
             self._on_model,
             on_receipt=self._model_heard,
+            on_ended=self._model_connection_ended,
             internals=internals,
             enabled=direct_line,
             label=identity.call_sid,
@@ -293,6 +294,15 @@ class Call:
                 voice.generation_complete()
             if message.turn_complete:
                 await voice.turn_complete()
+        except _CallerGone:
+            self._end(EndReason.CONNECTION_LOST)
+
+    async def _model_connection_ended(self) -> None:
+        """A connection of the model ended (``goAway``, a drop, a hand-over to another agent):
+        what it was saying is a finished turn, and the next connection starts a new one."""
+        try:
+            self._store_caller_turn(self._now_ms())
+            await self._voice.turn_complete()
         except _CallerGone:
             self._end(EndReason.CONNECTION_LOST)
 

@@ -201,7 +201,7 @@ async def test_a_connection_that_ends_resets_the_link_and_the_next_one_is_tapped
     connection = connection_over(first)
     link.attach(connection)
     await link.send_audio(b"one")
-    link.detach(connection)
+    await link.detach(connection)
     # Until the next connection, ADK's events are the call's again.
     assert (link.tapped, link.final_input_transcripts) == (False, False)
     await link.send_audio(b"held")
@@ -225,3 +225,22 @@ async def test_without_the_internals_adk_carries_everything() -> None:
     assert request.blob is not None
     assert request.blob.data == b"pcm"
     assert link.connections == 1
+
+
+async def test_the_call_hears_once_of_each_connection_that_ends() -> None:
+    ended: list[int] = []
+
+    async def on_ended() -> None:
+        ended.append(link.connections)
+
+    link = ModelLink(LiveRequestQueue(), ignore, on_ended=on_ended, internals=ALL_INTERNALS)
+    first = connection_over(SpySocket())
+    link.attach(first)
+    await link.detach(first)
+    second = connection_over(SpySocket())
+    link.attach(second)
+    third = connection_over(SpySocket())  # a hand-over: the second is still open around it
+    link.attach(third)
+    await link.detach(third)
+    await link.detach(second)  # no longer the link's connection: nothing more to hear
+    assert ended == [1, 3]

@@ -61,6 +61,11 @@ _current: contextvars.ContextVar["ModelLink | None"] = contextvars.ContextVar(
 
 MessageHandler = Callable[[ModelMessage], Awaitable[None]]
 ReceiptHandler = Callable[[], None]
+EndHandler = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    pass
 
 
 class ModelLink:
@@ -72,6 +77,7 @@ class ModelLink:
         on_message: MessageHandler,
         *,
         on_receipt: ReceiptHandler = lambda: None,
+        on_ended: EndHandler = _nothing,
         internals: Internals,
         enabled: bool = True,
         label: str = "",
@@ -79,10 +85,12 @@ class ModelLink:
         self._queue = queue
         self._on_message = on_message
         self._on_receipt = on_receipt
+        self._on_ended = on_ended
         self._internals = internals
         self._enabled = enabled and internals.direct_line
         self._label = label
         self._connection: BaseLlmConnection | None = None
+        self._current_ended = False
         self._socket: Any = None
         self._via_adk = not self._enabled
         self._held: deque[bytes] = deque(maxlen=HELD_AUDIO_MESSAGES)
@@ -161,6 +169,7 @@ class ModelLink:
     def attach(self, connection: BaseLlmConnection) -> None:
         """ADK opened a live connection for this call: tap it, or leave it to ADK."""
         self._connection = connection
+        self._current_ended = False
         self._socket = None
         self.tapped = False
         self.connections += 1
@@ -178,18 +187,28 @@ class ModelLink:
         self._socket = found.socket
         self.tapped = True
 
-    def _closing(self, socket: Any) -> None:
+    async def _closing(self, socket: Any) -> None:
         """ADK is closing the connection (a hand-over to another agent, say): hold caller audio
         for the next one rather than wait on a socket that is going away."""
         if self._socket is socket:
             self._socket = None
+            await self._ended()
 
-    def detach(self, connection: BaseLlmConnection) -> None:
-        """The connection ended: the call plays ADK's events until the next one is attached."""
+    async def detach(self, connection: BaseLlmConnection) -> None:
+        """The connection ended: the call plays ADK's events until the next one is attached.
+
+        The call hears of it (``on_ended``) once per connection, at its close or its end.
+        """
         if self._connection is connection:
             self._connection = None
             self._socket = None
             self.tapped = False
+            await self._ended()
+
+    async def _ended(self) -> None:
+        if not self._current_ended:
+            self._current_ended = True
+            await self._on_ended()
 
 
 def current_link() -> ModelLink | None:
@@ -205,7 +224,7 @@ class _ServerTap:
         socket: Any,
         on_message: MessageHandler,
         on_receipt: ReceiptHandler = lambda: None,
-        on_close: Callable[[Any], None] = lambda socket: None,
+        on_close: Callable[[Any], Awaitable[None]] | None = None,
     ) -> None:
         self._socket = socket
         self._on_message = on_message
@@ -223,7 +242,8 @@ class _ServerTap:
         closing handshake waits behind them, and the close would take the full close timeout
         (10 s) with the caller in silence. Its messages are moot: ADK has left the connection.
         """
-        self._on_close(self._socket)
+        if self._on_close is not None:
+            await self._on_close(self._socket)
         drain = asyncio.create_task(self._drain())
         try:
             await self._socket.close(*args, **kwargs)

@@ -30,7 +30,7 @@ class LiveGemini(Gemini):
                 yield connection
             finally:
                 if link is not None:
-                    link.detach(connection)
+                    await link.detach(connection)
 
 
 def gemini_model(
