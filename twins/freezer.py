@@ -1,5 +1,6 @@
-"""A TCP relay that can freeze: the network failure a live model shows when a server hangs or
-packets stop without a reset. Frozen, it neither forwards nor closes anything."""
+"""A TCP relay that can freeze: the failure a live model shows when its server hangs or the
+network stops passing packets without a reset. Frozen, it neither forwards nor closes anything,
+so the connection looks alive to both ends (tests and ``bench/fallback.py`` use it)."""
 
 import asyncio
 import contextlib

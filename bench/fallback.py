@@ -1,0 +1,175 @@
+"""How long a caller waits for the fallback when the model fails: the server closes the media
+stream (1011) and Twilio runs the TwiML after ``</Connect>``.
+
+Run ``python bench/fallback.py`` (each scenario three times; ``--runs N``). The server runs in
+process, online against the Live emulator, reached through a relay that can freeze
+(``twins.freezer``); the caller is the Twilio simulator. Times are from the caller's side:
+
+- frozen at start: the model's connection opens but nothing ever comes back (no
+  ``setupComplete``): ``start`` sent -> the stream closed;
+- frozen mid-call: the model answers the greeting, then goes silent without closing:
+  the caller stops speaking -> the stream closed;
+- refused at setup: the model closes the connection at setup with 1011 (quota, overload):
+  ``start`` sent -> the stream closed;
+- lost mid-call: the model closes mid-reply with a code ADK does not resume from (1007):
+  the close -> the stream closed.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+if __name__ == "__main__" and not __package__:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pydantic import SecretStr
+
+from telephony.app import create_app
+from telephony.config import Settings
+from telephony.server import bind, configure_logging, serve_in_process
+from twins.freezer import Freezer
+from twins.gemini_live import DEFAULT_API_KEY, LiveEmulator, MidReply, OnSetup
+from twins.twilio import (
+    CallConfig,
+    CallResult,
+    EventKind,
+    Silence,
+    SimulatedCall,
+    Speak,
+    Step,
+    WaitForGreeting,
+)
+
+ACCOUNT_SID = "AC" + "7" * 32
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class Stage:
+    """A server online against an emulator behind a freezable relay."""
+
+    def __init__(self, emulator: LiveEmulator, freezer: Freezer, base_url: str, token: str):
+        self.emulator = emulator
+        self.freezer = freezer
+        self.base_url = base_url
+        self.token = token
+
+    async def call(self, *steps: Step) -> CallResult:
+        config = CallConfig(
+            server_url=self.base_url,
+            auth_token=self.token,
+            account_sid=ACCOUNT_SID,
+            script=steps,
+        )
+        return await asyncio.wait_for(SimulatedCall(config).run(), timeout=60)
+
+
+@contextlib.asynccontextmanager
+async def stage(frozen: bool, workdir: Path) -> AsyncIterator[Stage]:
+    async with LiveEmulator() as emulator:
+        freezer = Freezer(emulator.port, frozen=frozen)
+        async with freezer.running():
+            relayed = {"GOOGLE_GEMINI_BASE_URL": f"https://127.0.0.1:{freezer.port}"}
+            with environment(emulator.client_env() | relayed):
+                token = secrets.token_hex(16)
+                sock = bind()
+                base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+                settings = Settings(
+                    _env_file=None,  # type: ignore[call-arg]
+                    public_url=base_url,
+                    twilio_account_sid=ACCOUNT_SID,
+                    twilio_auth_token=SecretStr(token),
+                    google_api_key=SecretStr(DEFAULT_API_KEY),
+                    database_url=f"sqlite+aiosqlite:///{workdir / f'{secrets.token_hex(4)}.db'}",
+                )
+                async with serve_in_process(create_app(settings), sock):
+                    yield Stage(emulator, freezer, base_url, token)
+
+
+def _t(result: CallResult, kind: EventKind, last: bool = False) -> float:
+    times = [e.t for e in result.timeline.events() if e.kind is kind]
+    if not times:
+        raise RuntimeError(f"no {kind} in the call")
+    return times[-1] if last else times[0]
+
+
+async def frozen_at_start(workdir: Path) -> float:
+    async with stage(True, workdir) as s:
+        result = await s.call(Silence(30))
+    return _t(result, EventKind.SOCKET_CLOSED) - _t(result, EventKind.START_SENT)
+
+
+async def frozen_mid_call(workdir: Path) -> float:
+    async with stage(False, workdir) as s:
+
+        async def freeze_after_the_greeting() -> None:
+            await s.emulator.record.wait_for(
+                lambda r: r.connections and r.last.turns_completed >= 1, timeout=20
+            )
+            s.freezer.freeze()
+
+        freezing = asyncio.create_task(freeze_after_the_greeting())
+        result = await s.call(WaitForGreeting(timeout=20), Silence(0.5), Speak(1.2), Silence(30))
+        await freezing
+    return _t(result, EventKind.SOCKET_CLOSED) - _t(result, EventKind.SPEECH_ENDED, last=True)
+
+
+async def refused_at_setup(workdir: Path) -> float:
+    async with stage(False, workdir) as s:
+        s.emulator.script.close(1011, "The service is currently unavailable.", when=OnSetup())
+        result = await s.call(Silence(30))
+    return _t(result, EventKind.SOCKET_CLOSED) - _t(result, EventKind.START_SENT)
+
+
+async def lost_mid_call(workdir: Path) -> float:
+    async with stage(False, workdir) as s:
+        s.emulator.script.next_reply(words=40)
+        s.emulator.script.close(1007, "Request contains an invalid argument.", when=MidReply(15))
+        result = await s.call(WaitForGreeting(timeout=20), Silence(30))
+        closed = s.emulator.record.connections[0].closed_at
+    assert closed is not None
+    return _t(result, EventKind.SOCKET_CLOSED) - closed
+
+
+SCENARIOS: dict[str, Callable[[Path], Awaitable[float]]] = {
+    "model frozen at start (start -> fallback)": frozen_at_start,
+    "model frozen mid-call (caller stops -> fallback)": frozen_mid_call,
+    "model refuses at setup, 1011 (start -> fallback)": refused_at_setup,
+    "model lost mid-call, 1007 (close -> fallback)": lost_mid_call,
+}
+
+
+async def main(runs: int) -> int:
+    configure_logging("ERROR")
+    print(f"{'scenario':<52} | {'median s':>8} | {'max s':>6} | runs")
+    print(f"{'-' * 52}-+-{'-' * 8}-+-{'-' * 6}-+-----")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, scenario in SCENARIOS.items():
+            times = [await scenario(Path(tmp)) for _ in range(runs)]
+            print(f"{name:<52} | {statistics.median(times):8.2f} | {max(times):6.2f} | {runs}")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    sys.exit(asyncio.run(main(parser.parse_args().runs)))
