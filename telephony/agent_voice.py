@@ -2,7 +2,7 @@
 
 Each chunk of the model's 24 kHz PCM becomes 8 kHz mu-law in one ``media`` message, followed by a
 ``mark``; the playback truth (``playback.py``) turns Twilio's echoes of those marks into what the
-caller really heard, and each finished agent turn goes to the transcript. A barge-in sends
+caller really heard, and each finished agent turn is handed on (to the transcript). A barge-in sends
 ``clear`` first, then settles the turn it cut short.
 """
 
@@ -10,8 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from telephony.audio import TWILIO_RATE, Pcm24kToMulaw
 from telephony.audio.speech import SILENT_DBFS, level_dbfs
-from telephony.playback import Playback
-from telephony.transcript_writer import TranscriptWriter
+from telephony.playback import AgentTurnResult, Playback
 from telephony.twilio.protocol import OutboundEncoder
 
 
@@ -22,14 +21,14 @@ class AgentVoice:
         self,
         stream_sid: str,
         send: Callable[[str], Awaitable[None]],
-        transcript: TranscriptWriter,
+        on_turn: Callable[[AgentTurnResult], None],
         now_ms: Callable[[], int],
         clock: Callable[[], float],
         on_barge_in: Callable[[float], None] | None = None,
     ) -> None:
         self._encoder = OutboundEncoder(stream_sid)
         self._send = send
-        self._transcript = transcript
+        self._on_turn = on_turn
         self._now_ms = now_ms
         self._clock = clock
         self._on_barge_in = on_barge_in
@@ -76,12 +75,12 @@ class AgentVoice:
         if mark is not None:
             await self._send(self._encoder.mark(mark))
         if result is not None:
-            self._transcript.agent_turn(result)
+            self._on_turn(result)
 
     def echoed(self, mark: str) -> None:
         """Twilio echoed a mark: that much has played (or was flushed by a ``clear``)."""
         if (result := self._playback.echoed(mark, self._now_ms())) is not None:
-            self._transcript.agent_turn(result)
+            self._on_turn(result)
 
     async def barge_in(self) -> None:
         """The caller talks over the agent: stop playback first, then settle the turn."""
@@ -93,12 +92,16 @@ class AgentVoice:
                 self._on_barge_in((self._clock() - began) * 1000)
         self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
         for result in self._playback.clear(self._now_ms()):
-            self._transcript.agent_turn(result)
+            self._on_turn(result)
+
+    def unsettled(self) -> list[str]:
+        """What the agent is saying that has not finished playing yet."""
+        return self._playback.unsettled()
 
     def finish(self) -> None:
         """The call ended: store every open turn with what was heard of it."""
         for result in self._playback.finish(self._now_ms()):
-            self._transcript.agent_turn(result)
+            self._on_turn(result)
 
     async def _play_ulaw(self, ulaw: bytes) -> None:
         if not ulaw:

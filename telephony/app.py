@@ -18,7 +18,7 @@ from google.adk.models import BaseLlm
 from sqlalchemy.engine import make_url
 
 from telephony import audio, offline
-from telephony.call import GREETING_CUE
+from telephony.live.agent import GREETING_CUE
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.live import internals

@@ -7,12 +7,14 @@ Two directions run in one ``asyncio.TaskGroup``:
   playback truth; ``stop`` or a closed socket ends the call.
   The caller's own audio is watched for the onset of speech: a caller who talks over the rest
   of a reply the model has finished generating is a barge-in the model may never report.
-- down (``_downlink``): ADK's ``run_live`` runs the agent. Every message of the model reaches
-  ``_on_model`` as one ``ModelMessage``, by one of two roads: the link's tap reads it off the
-  model's socket first, inside ADK's receive task, in wire order (the usual road); or, when no
-  tap is attached, ADK's own event is translated into the same value. ``_on_model`` plays the
-  agent's voice (``AgentVoice``: 8 kHz mu-law ``media`` + a ``mark`` per chunk), sends ``clear``
-  first when the model is interrupted, and turns transcriptions into transcript turns.
+- down (``_downlink``): ADK's ``run_live`` runs the agent (``LiveAgent``, which starts a fresh
+  session seeded with the conversation so far if ADK cannot resume one). Every message of the
+  model reaches ``_on_model`` as one ``ModelMessage``, by one of two roads: the link's tap reads
+  it off the model's socket first, inside ADK's receive task, in wire order (the usual road);
+  or, when no tap is attached, ADK's own event is translated into the same value.
+  ``_on_model`` plays the agent's voice (``AgentVoice``: 8 kHz mu-law ``media`` + a ``mark``
+  per chunk), sends ``clear`` first when the model is interrupted, and turns transcriptions
+  into transcript turns.
 
 A third task watches the model (``model_watch.py``): a model that stops answering without
 closing its connection fails the call like one that closes it.
@@ -30,12 +32,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from google.adk.agents import LiveRequestQueue, RunConfig
+from google.adk.agents import RunConfig
 from google.adk.runners import Runner
-from google.genai import errors as genai_errors
-from google.genai import types
 from starlette.websockets import WebSocketDisconnect
-from websockets.exceptions import ConnectionClosed
 
 from telephony.agent_voice import AgentVoice
 from telephony.audio import TWILIO_RATE, MulawToPcm16k
@@ -45,11 +44,11 @@ from telephony.caller_turns import CallerTurns, utterance_ends
 from telephony.closecodes import CloseCode
 from telephony.errors import ModelUnavailableError, ProtocolError
 from telephony.inbound import Inbound
-from telephony.live.events import AdkEventReader
+from telephony.live.agent import GREETING_CUE, LiveAgent, conversation_cue
 from telephony.live.internals import Internals
-from telephony.live.link import ModelLink
 from telephony.live.wire import ModelMessage
 from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
+from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason
@@ -57,8 +56,8 @@ from telephony.twilio.protocol import Dtmf, Mark, Media, Stop
 
 logger = logging.getLogger(__name__)
 
-GREETING_CUE = "[The phone call has just been connected. Greet the caller.]"
-_RETRYABLE = (CloseCode.INTERNAL_ERROR, CloseCode.TRY_AGAIN_LATER)
+__all__ = ["GREETING_CUE", "Call"]
+
 _CLOSE_CODES = {
     EndReason.MODEL_ERROR: CloseCode.INTERNAL_ERROR,
     EndReason.INTERNAL_ERROR: CloseCode.INTERNAL_ERROR,
@@ -91,24 +90,25 @@ class Call:
         self.stats = CallStats()
         self.end_reason: EndReason | None = None
         self._socket = socket
-        self._runner = runner
-        self._run_config = run_config
         self._transcript = transcript
         self._clock = clock
         self._started = clock()
+        self._said: list[tuple[str, str]] = []
+        """What was said, for a fresh live session: (who, words heard)."""
         self._voice = AgentVoice(
-            identity.stream_sid, self._send, transcript, self._now_ms, clock, on_barge_in
+            identity.stream_sid, self._send, self._agent_said, self._now_ms, clock, on_barge_in
         )
-        self._queue = LiveRequestQueue()
         self._watch = ModelWatch(self._started)
-        self._link = ModelLink(
-            self._queue,
-            self._on_model,
+        self._agent = LiveAgent(
+            runner,
+            run_config,
+            user_id=identity.user_id,
+            session_id=identity.call_sid,
+            internals=internals,
+            direct_line=direct_line,
+            on_message=self._on_model,
             on_receipt=self._model_heard,
             on_ended=self._model_connection_ended,
-            internals=internals,
-            enabled=direct_line,
-            label=identity.call_sid,
         )
         self._up = MulawToPcm16k()
         self._speech = SpeechOnset()
@@ -124,7 +124,7 @@ class Call:
 
     async def run(self) -> EndReason:
         """Run the call to its end and return why it ended. Never raises for call failures."""
-        self._queue.send_content(types.Content(role="user", parts=[types.Part(text=GREETING_CUE)]))
+        self._agent.say(GREETING_CUE)
         try:
             async with asyncio.TaskGroup() as group:
                 self._tasks = [
@@ -136,7 +136,7 @@ class Call:
             logger.exception("call %s: bridge failed", self.identity.call_sid)
             self._end(EndReason.INTERNAL_ERROR)
         finally:
-            self._queue.close()
+            self._agent.close()
             self._count_link()
             self._store_caller_turn(self._now_ms())  # what the model had not closed yet
             self._voice.finish()
@@ -170,7 +170,7 @@ class Call:
                 # a connection to a frozen server takes its full close timeout).
                 code = _CLOSE_CODES[reason]
                 self._closing = asyncio.create_task(self._close_socket(code, reason))
-        self._queue.close()
+        self._agent.close()
         current = asyncio.current_task()
         for task in self._tasks:
             if task is not current:
@@ -195,10 +195,12 @@ class Call:
     def _count_link(self) -> None:
         self.stats.media_out = self._voice.media_out
         self.stats.clears = self._voice.clears
-        self.stats.audio_direct = self._link.sent_direct
-        self.stats.audio_queued = self._link.sent_queued
-        self.stats.frames_dropped = self._link.dropped
-        self.stats.model_connections = self._link.connections
+        link = self._agent.link
+        self.stats.audio_direct = link.sent_direct
+        self.stats.audio_queued = link.sent_queued
+        self.stats.frames_dropped = link.dropped
+        self.stats.model_connections = link.connections
+        self.stats.fresh_sessions = self._agent.fresh_sessions
 
     def _now_ms(self) -> int:
         return int((self._clock() - self._started) * 1000)
@@ -214,8 +216,7 @@ class Call:
             elif isinstance(event, Stop):
                 return EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
-                note = f"[The caller pressed the {event.digit} key on the phone keypad.]"
-                self._queue.send_content(types.Content(role="user", parts=[types.Part(text=note)]))
+                self._agent.say(f"[The caller pressed the {event.digit} key on the phone keypad.]")
             else:
                 self.stats.unknown_events += 1
         self._socket_closed = True
@@ -226,7 +227,7 @@ class Call:
         frames was measured to save no CPU and to add 10 ms of median latency."""
         self.stats.frames_in += 1
         pcm = self._up.convert(ulaw)
-        await self._link.send_audio(pcm)
+        await self._agent.send_audio(pcm)
         voice = self._voice
         speech = self._speech
         was_speaking = speech.speaking
@@ -242,33 +243,12 @@ class Call:
     # -- down: model -> Twilio ------------------------------------------------------------------
 
     async def _downlink(self) -> EndReason:
-        """Run the agent. Its messages reach ``_on_model`` through the link's tap while one is
-        attached; otherwise ADK's events are translated and handed over here."""
-        events = self._runner.run_live(
-            user_id=self.identity.user_id,
-            session_id=self.identity.call_sid,
-            live_request_queue=self._queue,
-            run_config=self._run_config,
-        )
-        reader = AdkEventReader()
-        try:
-            with self._link.bound():  # ADK's connections inherit it: see live/link.py
-                async with contextlib.aclosing(events):
-                    async for event in events:
-                        self._model_heard()
-                        if self._link.tapped:
-                            continue  # the tap has handed this message to the call already
-                        if (message := reader.read(event)) is not None:
-                            await self._on_model(message)
-        except genai_errors.APIError as exc:
-            raise ModelUnavailableError(
-                f"live session closed with code {exc.code}", retryable=exc.code in _RETRYABLE
-            ) from exc
-        except ConnectionClosed as exc:  # a drop ADK did not resume
-            raise ModelUnavailableError(f"live connection lost: {exc}", retryable=True) from exc
-        if not self._queue.closed:
-            logger.warning("call %s: the model ended the live session", self.identity.call_sid)
-        return EndReason.MODEL_ERROR
+        await self._agent.run(self._conversation_so_far)
+        return EndReason.MODEL_ERROR  # the model ended the session: not how a call ends
+
+    def _conversation_so_far(self) -> str | None:
+        playing = [("You", text) for text in self._voice.unsettled()]
+        return conversation_cue(self._said + playing)
 
     async def _on_model(self, message: ModelMessage) -> None:
         """Act on one message of the model, in the order its parts must take effect.
@@ -288,7 +268,7 @@ class Call:
                 voice.text(message.output_text)
             if message.input_text:
                 self._caller.heard(message.input_text, self._now_ms())
-            if utterance_ends(message, whole_transcripts=self._link.final_input_transcripts):
+            if utterance_ends(message, whole_transcripts=self._agent.link.final_input_transcripts):
                 self._store_caller_turn(self._now_ms())
             if message.generation_complete:
                 voice.generation_complete()
@@ -308,7 +288,13 @@ class Call:
 
     def _store_caller_turn(self, now_ms: int) -> None:
         if (said := self._caller.close(now_ms)) is not None:
+            self._said.append(("Caller", said.text))
             self._transcript.caller_turn(said)
+
+    def _agent_said(self, result: AgentTurnResult) -> None:
+        if result.heard_text:
+            self._said.append(("You", result.heard_text))
+        self._transcript.agent_turn(result)
 
     async def _send(self, text: str) -> None:
         try:

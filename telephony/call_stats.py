@@ -20,6 +20,8 @@ class CallStats:
     local_barge_ins: int = 0
     """Barge-ins the call noticed itself (the caller talked over a finished reply)."""
     model_connections: int = 0
+    fresh_sessions: int = 0
+    """Live sessions started afresh (seeded) after ADK could not resume one."""
     """Live connections the call's agents opened (resumptions and hand-overs add one each)."""
 
     @property

@@ -158,6 +158,14 @@ class Playback:
             if turn.fragments or turn.start_ms is not None
         ]
 
+    def unsettled(self) -> list[str]:
+        """The text of the turns not settled yet (playing or being generated), oldest first."""
+        turns = {mark.turn.number: mark.turn for mark in self._in_flight}
+        if self._current is not None:
+            turns.setdefault(self._current.number, self._current)
+        ordered = (turns[number] for number in sorted(turns))
+        return [text for turn in ordered if (text := "".join(turn.fragments).strip())]
+
     def finish(self, now_ms: int) -> list[AgentTurnResult]:
         """The call ended: close every turn still open with what was heard so far."""
         open_turns: dict[int, _Turn] = {mark.turn.number: mark.turn for mark in self._in_flight}

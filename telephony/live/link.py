@@ -106,6 +106,10 @@ class ModelLink:
         self.sent_queued = 0
         self.dropped = 0
 
+    def use_queue(self, queue: LiveRequestQueue) -> None:
+        """ADK's queue of a new ``run_live`` (the old one's session is over)."""
+        self._queue = queue
+
     @contextlib.contextmanager
     def bound(self) -> Iterator[None]:
         """Make this the link of the live connections ADK opens inside the block."""
