@@ -1,5 +1,6 @@
-"""How long a caller waits for the fallback when the model fails: the server closes the media
-stream (1011) and Twilio runs the TwiML after ``</Connect>``.
+"""How long a caller waits when the model fails: for the fallback (the server closes the media
+stream with 1011 and Twilio runs the TwiML after ``</Connect>``), or for the model to be back
+(a resumed or fresh live session).
 
 Run ``python bench/fallback.py`` (each scenario three times; ``--runs N``). The server runs in
 process, online against the Live emulator, reached through a relay that can freeze
@@ -9,10 +10,14 @@ process, online against the Live emulator, reached through a relay that can free
   ``setupComplete``): ``start`` sent -> the stream closed;
 - frozen mid-call: the model answers the greeting, then goes silent without closing:
   the caller stops speaking -> the stream closed;
-- refused at setup: the model closes the connection at setup with 1011 (quota, overload):
-  ``start`` sent -> the stream closed;
-- lost mid-call: the model closes mid-reply with a code ADK does not resume from (1007):
-  the close -> the stream closed.
+- refused at setup: the model closes the connection at setup with 1011 (quota, overload), and
+  the fresh session too: ``start`` sent -> the stream closed;
+- lost mid-call: the model closes mid-reply with a code ADK does not resume from (1007), and
+  refuses the fresh session too: the close -> the stream closed;
+- dropped, resumed: the connection drops (1011) after a resumption handle; ADK resumes:
+  the drop -> the new connection is set up;
+- dropped, fresh session: the connection drops before any handle; the call starts a fresh
+  session seeded with the conversation: the drop -> the new connection is set up.
 """
 
 import argparse
@@ -35,7 +40,14 @@ from telephony.app import create_app
 from telephony.config import Settings
 from telephony.server import bind, configure_logging, serve_in_process
 from twins.freezer import Freezer
-from twins.gemini_live import DEFAULT_API_KEY, LiveEmulator, MidReply, OnSetup
+from twins.gemini_live import (
+    DEFAULT_API_KEY,
+    AfterTurns,
+    BeforeFirstHandle,
+    LiveEmulator,
+    MidReply,
+    OnSetup,
+)
 from twins.twilio import (
     CallConfig,
     CallResult,
@@ -135,7 +147,10 @@ async def frozen_mid_call(workdir: Path) -> float:
 
 async def refused_at_setup(workdir: Path) -> float:
     async with stage(False, workdir) as s:
-        s.emulator.script.close(1011, "The service is currently unavailable.", when=OnSetup())
+        for connection in (0, 1):  # the first session, then the fresh one
+            s.emulator.script.close(
+                1011, "The service is currently unavailable.", when=OnSetup(connection)
+            )
         result = await s.call(Silence(30))
     return _t(result, EventKind.SOCKET_CLOSED) - _t(result, EventKind.START_SENT)
 
@@ -144,10 +159,28 @@ async def lost_mid_call(workdir: Path) -> float:
     async with stage(False, workdir) as s:
         s.emulator.script.next_reply(words=40)
         s.emulator.script.close(1007, "Request contains an invalid argument.", when=MidReply(15))
+        s.emulator.script.close(1011, "The service is currently unavailable.", when=OnSetup(1))
         result = await s.call(WaitForGreeting(timeout=20), Silence(30))
         closed = s.emulator.record.connections[0].closed_at
     assert closed is not None
     return _t(result, EventKind.SOCKET_CLOSED) - closed
+
+
+async def _swap(workdir: Path, when: AfterTurns | BeforeFirstHandle) -> float:
+    async with stage(False, workdir) as s:
+        s.emulator.script.close(1011, "Internal error encountered.", when=when)
+        await s.call(WaitForGreeting(timeout=20), Silence(3))
+        first, second = s.emulator.record.connections[:2]
+    assert first.closed_at is not None
+    return second.opened_at - first.closed_at
+
+
+async def dropped_resumed(workdir: Path) -> float:
+    return await _swap(workdir, AfterTurns(1, connection=0))
+
+
+async def dropped_fresh(workdir: Path) -> float:
+    return await _swap(workdir, BeforeFirstHandle(0))
 
 
 SCENARIOS: dict[str, Callable[[Path], Awaitable[float]]] = {
@@ -155,17 +188,19 @@ SCENARIOS: dict[str, Callable[[Path], Awaitable[float]]] = {
     "model frozen mid-call (caller stops -> fallback)": frozen_mid_call,
     "model refuses at setup, 1011 (start -> fallback)": refused_at_setup,
     "model lost mid-call, 1007 (close -> fallback)": lost_mid_call,
+    "model dropped, ADK resumes (drop -> model back)": dropped_resumed,
+    "model dropped before a handle, fresh session (drop -> back)": dropped_fresh,
 }
 
 
 async def main(runs: int) -> int:
     configure_logging("ERROR")
-    print(f"{'scenario':<52} | {'median s':>8} | {'max s':>6} | runs")
-    print(f"{'-' * 52}-+-{'-' * 8}-+-{'-' * 6}-+-----")
+    print(f"{'scenario':<60} | {'median s':>8} | {'max s':>6} | runs")
+    print(f"{'-' * 60}-+-{'-' * 8}-+-{'-' * 6}-+-----")
     with tempfile.TemporaryDirectory() as tmp:
         for name, scenario in SCENARIOS.items():
             times = [await scenario(Path(tmp)) for _ in range(runs)]
-            print(f"{name:<52} | {statistics.median(times):8.2f} | {max(times):6.2f} | {runs}")
+            print(f"{name:<60} | {statistics.median(times):8.2f} | {max(times):6.2f} | {runs}")
     return 0
 
 
