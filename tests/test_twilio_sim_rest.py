@@ -18,10 +18,17 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, Dial, VoiceResponse
 
 from twins.twilio import (
+    AfterStream,
     CallConfig,
     Callee,
+    Callees,
     EndReason,
     Hangup,
+    HungUp,
+    Party,
+    Pickup,
+    QueuePlan,
+    Redirected,
     Silence,
     SimulatedCall,
     TwilioRestSim,
@@ -156,7 +163,13 @@ async def test_new_twiml_over_rest_ends_the_stream_and_is_recorded(rest: TwilioR
     async with serve_asgi(server.app()) as url:
         server.url = url
         config = CallConfig(
-            server_url=url, auth_token=TOKEN, account_sid=ACCOUNT, script=[Silence(60)]
+            server_url=url,
+            auth_token=TOKEN,
+            account_sid=ACCOUNT,
+            script=[Silence(60)],
+            # The person the caller is transferred to talks until someone hangs up.
+            callees=Callees(default_party=Party(after_s=0.1, talk_s=600)),
+            after_stream=AfterStream(words_per_minute=6000),
         )
         call = SimulatedCall(config)
         record = rest.attach(call)
@@ -170,6 +183,10 @@ async def test_new_twiml_over_rest_ends_the_stream_and_is_recorded(rest: TwilioR
         dial.number("+12025550188")
         transfer.append(dial)
         await in_thread(client.calls(call.call_sid).update, twiml=transfer)
+        assert await asyncio.wait_for(call.wait_phase("after"), TIMEOUT)
+        # The caller is with the person now: the call goes on until someone hangs up.
+        assert (await in_thread(client.calls(call.call_sid).fetch)).status == "in-progress"
+        await in_thread(client.calls(call.call_sid).update, status="completed")
         result = await asyncio.wait_for(running, TIMEOUT)
 
     assert result.end_reason is EndReason.REST_REDIRECTED
@@ -177,9 +194,10 @@ async def test_new_twiml_over_rest_ends_the_stream_and_is_recorded(rest: TwilioR
     assert result.redirect is not None
     assert [verb.name for verb in result.next_verbs] == ["Say", "Dial"]
     assert [n.text for n in record.twiml_updates[0].find("Number")] == ["+12025550188"]
-    # The caller is with the person now: the call goes on until someone hangs up.
-    assert (await in_thread(client.calls(call.call_sid).fetch)).status == "in-progress"
-    await in_thread(client.calls(call.call_sid).update, status="completed")
+    first, last = result.journey[0], result.journey[-1]
+    assert isinstance(first, Redirected) and first.by == "rest"
+    assert isinstance(last, HungUp) and last.by == "rest"
+    assert result.final_status == "completed"
     assert (await in_thread(client.calls(call.call_sid).fetch)).status == "completed"
 
 
@@ -188,7 +206,11 @@ async def test_a_url_update_fetches_the_new_twiml(rest: TwilioRestSim) -> None:
     async with serve_asgi(server.app()) as url:
         server.url = url
         config = CallConfig(
-            server_url=url, auth_token=TOKEN, account_sid=ACCOUNT, script=[Silence(60)]
+            server_url=url,
+            auth_token=TOKEN,
+            account_sid=ACCOUNT,
+            script=[Silence(60)],
+            callees=Callees(default_queue=QueuePlan(answered_after_s=0.1, talk_s=0.1)),
         )
         call = SimulatedCall(config)
         record = rest.attach(call)
@@ -209,6 +231,11 @@ async def test_a_url_update_fetches_the_new_twiml(rest: TwilioRestSim) -> None:
     assert record.twiml_updates[0].verbs[0].text == "support"
     assert server.webhooks[-1]["CallStatus"] == "in-progress"
     assert server.webhooks[-1]["CallSid"] == call.call_sid
+    assert [type(entry).__name__ for entry in result.journey] == [
+        "Redirected",
+        "Enqueued",
+        "HungUp",
+    ]
 
 
 async def test_create_records_the_call(rest: TwilioRestSim) -> None:
@@ -244,7 +271,11 @@ async def test_created_calls_are_placed_against_the_application() -> None:
     server = StreamServer()
     async with serve_asgi(server.app()) as url:
         server.url = url
-        callee = Callee(server_url=url, script=[WaitForGreeting(timeout=1), Hangup()])
+        callee = Callee(
+            server_url=url,
+            script=[WaitForGreeting(timeout=1), Hangup()],
+            pickup=Pickup(speech_s=0.3),  # "hello?" and the detection is done
+        )
         async with TwilioRestSim(account_sid=ACCOUNT, auth_token=TOKEN, callee=callee) as rest:
             client = twilio_client(rest.url, ACCOUNT, TOKEN)
             created = await in_thread(

@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from twins.twilio.callbacks import DEFAULT_STATUS_EVENTS
+from twins.twilio.callees import DEFAULT_CALLEES, Callees
+from twins.twilio.durations import DEFAULT_AFTER_STREAM, AfterStream
+from twins.twilio.echo import Echo
 from twins.twilio.endpoints import Endpoints
 from twins.twilio.ids import new_account_sid, new_call_sid, new_stream_sid
 from twins.twilio.metrics import LATE_FRAME_MS
+from twins.twilio.network import Network
 from twins.twilio.script import Step
 
 API_VERSION = "2010-04-01"
@@ -19,7 +24,9 @@ DEFAULT_CALLED = "+12025550123"
 """Fictional numbers (555-01xx)."""
 
 Direction = Literal["inbound", "outbound-api"]
-CallStatus = Literal["queued", "ringing", "in-progress", "completed", "failed", "canceled"]
+CallStatus = Literal[
+    "queued", "ringing", "in-progress", "completed", "busy", "no-answer", "failed", "canceled"
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +72,25 @@ class CallConfig:
     said_wav: Path | None = None
     """Write what the caller sent here."""
     late_frame_ms: float = LATE_FRAME_MS
+    status_callback: str | None = None
+    """Where Twilio sends this call's progress events (a number's "call status changes" URL,
+    or ``StatusCallback`` of a created call)."""
+    status_callback_events: tuple[str, ...] = DEFAULT_STATUS_EVENTS
+    """Which of initiated, ringing, answered, completed to send (Twilio's default: completed)."""
+    status_callback_method: str = "POST"
+    after_stream: AfterStream = DEFAULT_AFTER_STREAM
+    """What happens once the media stream ended with the caller still on the line."""
+    callees: Callees = DEFAULT_CALLEES
+    """Who answers what the TwiML dials, queues and conferences."""
+    network: Network = field(default_factory=Network)
+    """Delay and jitter on the media stream, each way (default: none)."""
+    echo: Echo | None = None
+    """Line echo of the agent's voice in the caller's audio (default: none)."""
+    ring_s: float = 0.0
+    """Outbound calls: how long the callee's phone rings before it is answered."""
+    amd_s: float = 0.0
+    """Outbound calls with synchronous answering machine detection: how long Twilio listens
+    after the answer before it requests the call's TwiML."""
 
     @property
     def endpoints(self) -> Endpoints:

@@ -9,7 +9,7 @@ connect to, keeping path and query; URLs on other hosts are left alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 _WS_SCHEME = {"http": "ws", "https": "wss"}
 
@@ -35,16 +35,22 @@ class Endpoints:
         """The public URL of ``path`` (what Twilio is configured with, and signs)."""
         return self.public + "/" + path.lstrip("/")
 
+    def serves(self, url: str) -> bool:
+        """Whether ``url`` is the application's (its public origin, or where it listens).
+
+        The simulator requests only such URLs: anything else (Twilio's own hold music on
+        twimlets.com, another company's server) would leave loopback.
+        """
+        parts = urlsplit(url)
+        return self._prefix(parts, self.public) is not None or (
+            self._prefix(parts, self.server_url) is not None
+        )
+
     def actual(self, url: str) -> str:
         """The address to send a request for public ``url`` to (``ws``/``wss`` kept as such)."""
         parts = urlsplit(url)
-        public = urlsplit(self.public)
-        if (parts.hostname or "").lower() != (public.hostname or "").lower():
-            return url
-        if parts.port is not None and public.port is not None and parts.port != public.port:
-            return url
-        prefix = public.path.rstrip("/")
-        if prefix and not (parts.path == prefix or parts.path.startswith(prefix + "/")):
+        prefix = self._prefix(parts, self.public)
+        if prefix is None:
             return url
         server = urlsplit(self.server_url.rstrip("/"))
         scheme = server.scheme
@@ -52,3 +58,16 @@ class Endpoints:
             scheme = _WS_SCHEME[server.scheme]
         path = server.path + parts.path[len(prefix) :]
         return urlunsplit((scheme, server.netloc, path, parts.query, ""))
+
+    @staticmethod
+    def _prefix(parts: SplitResult, origin: str) -> str | None:
+        """The path prefix of ``origin`` if ``parts`` is under it, else None."""
+        base = urlsplit(origin.rstrip("/"))
+        if (parts.hostname or "").lower() != (base.hostname or "").lower():
+            return None
+        if parts.port is not None and base.port is not None and parts.port != base.port:
+            return None
+        prefix = base.path.rstrip("/")
+        if prefix and not (parts.path == prefix or parts.path.startswith(prefix + "/")):
+            return None
+        return prefix

@@ -20,3 +20,18 @@ def new_call_sid() -> str:
 def new_stream_sid() -> str:
     """A random media stream SID (``MZ`` + 32 hex digits)."""
     return _sid("MZ")
+
+
+def new_conference_sid() -> str:
+    """A random conference SID (``CF`` + 32 hex digits)."""
+    return _sid("CF")
+
+
+def new_queue_sid() -> str:
+    """A random queue SID (``QU`` + 32 hex digits)."""
+    return _sid("QU")
+
+
+def new_recording_sid() -> str:
+    """A random recording SID (``RE`` + 32 hex digits)."""
+    return _sid("RE")

@@ -1,40 +1,40 @@
 """Placing a call created through the REST API: Twilio dials out and the callee answers.
 
-The callee "answers" after ``answer_delay_s``; Twilio then requests the call's ``Url`` (signed,
+The callee's phone rings for ``answer_delay_s``, then it is answered by whoever its
+:class:`~twins.twilio.amd.Pickup` says. Twilio requests the call's ``Url`` (signed,
 ``Direction=outbound-api``) or runs its ``Twiml``, and the callee follows a caller script on the
-stream like any simulated caller. With ``MachineDetection`` the answer is ``Callee.answered_by``:
-in the webhook's ``AnsweredBy`` (synchronous detection) or POSTed to ``AsyncAmdStatusCallback``
-(``AsyncAmd=true``). ``StatusCallback`` receives the events named in ``StatusCallbackEvent``
-(default: ``completed``).
+stream like any simulated caller.
+
+Twilio facts mirrored (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource,
+https://www.twilio.com/docs/voice/answering-machine-detection): with ``MachineDetection`` and
+synchronous detection the ``Url`` is requested once detection is done, with ``AnsweredBy``;
+with ``AsyncAmd=true`` it is requested at once and the result is POSTed to
+``AsyncAmdStatusCallback`` (``AsyncAmdStatusCallbackMethod``) when detection is done.
+``StatusCallback`` receives the events named in ``StatusCallbackEvent`` (repeated, or
+space-separated in one value; default ``completed``), sent by the call itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import format_datetime
 
-import httpx
-
+from twins.twilio.amd import HUMAN, Detection, Pickup, detect
 from twins.twilio.call import SimulatedCall
-from twins.twilio.config import API_VERSION, CallConfig
+from twins.twilio.callbacks import DEFAULT_STATUS_EVENTS
+from twins.twilio.callees import DEFAULT_CALLEES, Callees
+from twins.twilio.config import CallConfig
+from twins.twilio.durations import DEFAULT_AFTER_STREAM, AfterStream
 from twins.twilio.endpoints import Endpoints
 from twins.twilio.result import CallResult
 from twins.twilio.script import Hangup, Step, WaitForGreeting
-from twins.twilio.webhook import default_ssl_context, post_signed
+from twins.twilio.switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
-
-_EVENT_STATUS = {
-    "initiated": "queued",
-    "ringing": "ringing",
-    "answered": "in-progress",
-    "completed": "completed",
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,12 +46,15 @@ class Callee:
     public_url: str | None = None
     """The origin the application believes it is at (default: ``server_url``)."""
     script: Sequence[Step] = (WaitForGreeting(), Hangup())
-    answered_by: str = "human"
-    """The answering-machine detection result: human, machine_start, machine_end_beep, ..."""
+    pickup: Pickup = HUMAN
+    """Who or what answers: decides answering machine detection."""
     answer_delay_s: float = 0.0
+    """How long the phone rings before it is answered."""
     max_duration_s: float = 300.0
     reply_gap_ms: float = 400.0
     ssl_context: ssl.SSLContext | None = None
+    callees: Callees = DEFAULT_CALLEES
+    after_stream: AfterStream = DEFAULT_AFTER_STREAM
 
     @property
     def endpoints(self) -> Endpoints:
@@ -65,14 +68,17 @@ async def place_call(
     *,
     account_sid: str,
     auth_token: str,
+    switchboard: Switchboard,
     attach: Callable[[SimulatedCall], None],
 ) -> CallResult:
     """Run a created call against the application; return the simulated call's result."""
     values = dict(form)
-    events = [value for name, value in form if name == "StatusCallbackEvent"] or ["completed"]
-    detect = bool(values.get("MachineDetection"))
+    events = tuple(
+        event for name, value in form if name == "StatusCallbackEvent" for event in value.split()
+    )
+    detection = detect(callee.pickup, values)
     async_amd = values.get("AsyncAmd", "").lower() == "true"
-    extra = {"AnsweredBy": callee.answered_by} if detect and not async_amd else {}
+    synchronous = detection is not None and not async_amd
     call = SimulatedCall(
         CallConfig(
             server_url=callee.server_url,
@@ -85,85 +91,48 @@ async def place_call(
             from_number=values["From"],
             to_number=values["To"],
             direction="outbound-api",
-            extra_params=extra,
+            extra_params={"AnsweredBy": detection.answered_by} if synchronous and detection else {},
             script=callee.script,
             max_duration_s=callee.max_duration_s,
             reply_gap_ms=callee.reply_gap_ms,
             ssl_context=callee.ssl_context,
-        )
+            status_callback=values.get("StatusCallback") or None,
+            status_callback_events=events or DEFAULT_STATUS_EVENTS,
+            status_callback_method=values.get("StatusCallbackMethod", "POST"),
+            callees=callee.callees,
+            after_stream=callee.after_stream,
+            ring_s=callee.answer_delay_s,
+            amd_s=detection.duration_ms / 1000 if synchronous and detection else 0.0,
+        ),
+        switchboard=switchboard,
     )
     attach(call)
-    verify = callee.ssl_context or default_ssl_context()
-    async with httpx.AsyncClient(trust_env=False, verify=verify) as client:
-        callbacks = _Callbacks(client, callee, call, values.get("StatusCallback"), events)
-        await callbacks.send("initiated")
-        await callbacks.send("ringing")
-        await asyncio.sleep(callee.answer_delay_s)
-        run = asyncio.create_task(call.run())
-        if await call.wait_streaming() or call.answered_at is not None:
-            await callbacks.send("answered")
-            if detect and async_amd and values.get("AsyncAmdStatusCallback"):
-                await callbacks.amd(values["AsyncAmdStatusCallback"])
-        result = await run
-        await callbacks.send("completed")
-    return result
+    reporting: asyncio.Task[None] | None = None
+    url = values.get("AsyncAmdStatusCallback")
+    if detection is not None and async_amd and url:
+        method = values.get("AsyncAmdStatusCallbackMethod", "POST")
+        reporting = asyncio.create_task(_report_amd(call, detection, url, method))
+    try:
+        return await call.run()
+    finally:
+        if reporting is not None:
+            reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporting
 
 
-class _Callbacks:
-    def __init__(
-        self,
-        client: httpx.AsyncClient,
-        callee: Callee,
-        call: SimulatedCall,
-        url: str | None,
-        events: list[str],
-    ) -> None:
-        self._client, self._callee, self._call = client, callee, call
-        self._url, self._events = url, events
-        self._sequence = 0
-
-    async def send(self, event: str) -> None:
-        if not self._url or event not in self._events:
-            return
-        cfg = self._call.config
-        params = {
-            "AccountSid": cfg.account_sid,
-            "ApiVersion": API_VERSION,
-            "CallSid": cfg.call_sid,
-            "CallStatus": _EVENT_STATUS[event],
-            "Direction": cfg.direction,
-            "From": cfg.from_number,
-            "To": cfg.to_number,
-            "Caller": cfg.from_number,
-            "Called": cfg.to_number,
-            "CallbackSource": "call-progress-events",
-            "SequenceNumber": str(self._sequence),
-            "Timestamp": format_datetime(datetime.now(UTC)),
-        }
-        self._sequence += 1
-        if event == "completed" and self._call.answered_at is not None:
-            ended = self._call.ended_at or datetime.now(UTC)
-            params["CallDuration"] = str(int((ended - self._call.answered_at).total_seconds()))
-        await self._post(self._url, params)
-
-    async def amd(self, url: str) -> None:
-        cfg = self._call.config
-        params = {
-            "AccountSid": cfg.account_sid,
-            "CallSid": cfg.call_sid,
-            "AnsweredBy": self._callee.answered_by,
-            "MachineDetectionDuration": "2000",
-        }
-        await self._post(url, params)
-
-    async def _post(self, url: str, params: dict[str, str]) -> None:
-        exchange = await post_signed(
-            self._client,
-            self._callee.endpoints,
-            url=url,
-            auth_token=self._call.config.auth_token,
-            params=params,
-            timeout_s=self._call.config.http_timeout_s,
-        )
-        if not exchange.ok:
-            logger.warning("callback for %s answered HTTP %s", self._call.call_sid, exchange.status)
+async def _report_amd(call: SimulatedCall, detection: Detection, url: str, method: str) -> None:
+    """Asynchronous detection: the result, once detection has listened long enough."""
+    if not await call.wait_answered():
+        return
+    await asyncio.sleep(detection.duration_ms / 1000)
+    if call.courier is None or call.phase == "done":
+        return
+    call.answered_by = detection.answered_by
+    params = {
+        "AccountSid": call.account_sid,
+        "CallSid": call.call_sid,
+        "AnsweredBy": detection.answered_by,
+        "MachineDetectionDuration": str(detection.duration_ms),
+    }
+    await call.courier.send(url, params, method=method)

@@ -197,6 +197,16 @@ class Playout:
         self._update()
         return bytes(self._heard)
 
+    def heard_between(self, start: int, end: int) -> bytes:
+        """What played from sample ``start`` to ``end`` (from ``origin``), silence where nothing
+        played or the time has not come yet (a line echo reads the recent past with this)."""
+        self._update()
+        before = max(0, min(end, 0) - start)
+        inside = self._heard[max(0, start) : max(0, end)]
+        after = (end - start) - before - len(inside)
+        silence = bytes([ULAW_SILENCE])
+        return silence * before + bytes(inside) + silence * after
+
     # --- internals
 
     def _update(self) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from twins.twilio.call import SimulatedCall
 from twins.twilio.config import API_VERSION, CallStatus
+from twins.twilio.recording import Recording
 from twins.twilio.twiml import Twiml
 
 
@@ -28,10 +29,10 @@ class RestCall:
     """Every update request's form fields, in order."""
     twiml_updates: list[Twiml] = field(default_factory=list)
     """The TwiML each ``Twiml=`` / ``Url=`` update installed."""
-    answered_by: str | None = None
     call: SimulatedCall | None = None
     own_status: CallStatus = "queued"
     ended_at: datetime | None = None
+    recordings: list[Recording] = field(default_factory=list)
 
     def param(self, name: str) -> str | None:
         return next((value for key, value in self.params if key == name), None)
@@ -39,6 +40,10 @@ class RestCall:
     @property
     def status(self) -> str:
         return self.call.status if self.call is not None else self.own_status
+
+    @property
+    def answered_by(self) -> str | None:
+        return self.call.answered_by if self.call is not None else None
 
 
 def call_json(record: RestCall) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""How a simulated call ended and everything it recorded."""
+"""How a simulated call ended and everything it recorded.
+
+``end_reason`` says how the agent's part ended (the media stream, or why there was none);
+``journey`` is what the caller went through after that, ``final_status`` the call's status at
+the end (completed, busy, no-answer, failed, canceled) as Twilio's REST API would report it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 
 from telephony.audio import ulaw_to_pcm16
 from twins.twilio.caller import StepRecord
+from twins.twilio.journey import Entry, describe
 from twins.twilio.metrics import CallMetrics
 from twins.twilio.protocol import SAMPLE_RATE, Violation
 from twins.twilio.timeline import Timeline
@@ -89,6 +95,18 @@ class CallResult:
     """What the caller sent: every media frame, speech and silence."""
     heard_wav: Path | None = None
     said_wav: Path | None = None
+    final_status: str = "completed"
+    journey: tuple[Entry, ...] = ()
+    """What the caller went through after the agent (see :mod:`twins.twilio.journey`); the
+    last entry says how the call ended."""
+    requests: tuple[WebhookExchange, ...] = ()
+    """Every other signed request Twilio made about the call, in order: ``action`` and
+    ``<Redirect>`` URLs, wait music, status callbacks, stream and recording callbacks."""
+    answered_by: str | None = None
+    """The answering machine detection result, for an outbound call that asked for one."""
+
+    def journey_lines(self) -> list[str]:
+        return describe(self.journey)
 
     @property
     def heard_pcm16(self) -> bytes:

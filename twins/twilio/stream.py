@@ -5,6 +5,12 @@ frames on an absolute schedule (slot k is due at ``start + k * 20 ms``; a late s
 once rather than shifting the ones after it). Outbound messages go through the strict protocol
 check into the playback buffer; due marks are echoed as the buffer plays. Three tasks in one task
 group: frames out, messages in, playback.
+
+With a :class:`~twins.twilio.network.Network` that is not ideal, each direction goes through a
+:class:`~twins.twilio.network.DelayLine` (two more tasks): what Twilio sends reaches the server
+late, and what the server sends (the close of the socket included) reaches the playback buffer
+late, in order. With an :class:`~twins.twilio.echo.Echo`, each caller frame carries what the
+caller heard ``delay_ms`` earlier, attenuated.
 """
 
 from __future__ import annotations
@@ -14,53 +20,29 @@ import base64
 import contextlib
 import functools
 import logging
-import ssl
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from twins.twilio import protocol
 from twins.twilio.caller import Caller, Tick
 from twins.twilio.clock import AsyncClock
+from twins.twilio.echo import mix_echo
 from twins.twilio.inbound import Inbound
 from twins.twilio.playout import Playout
-from twins.twilio.protocol import FRAME_MS
+from twins.twilio.protocol import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 from twins.twilio.result import EndReason
-from twins.twilio.signing import twilio_signature
 from twins.twilio.timeline import EventKind, Timeline
+from twins.twilio.wire import StreamOutcome, StreamSetup, StreamWire, open_socket
+
+__all__ = ["MediaStream", "StreamOutcome", "StreamSetup"]
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Twilio.TmeWs/1.0"
 FRAME_S = FRAME_MS / 1000
-
-
-@dataclass(frozen=True)
-class StreamSetup:
-    url: str
-    """The ``<Stream url>`` exactly as written in the TwiML: the upgrade is signed over it."""
-    connect_url: str
-    """Where to connect (the same URL, or the actual server behind the public one)."""
-    auth_token: str
-    account_sid: str
-    call_sid: str
-    stream_sid: str
-    custom_parameters: dict[str, str] = field(default_factory=dict)
-    connect_timeout_s: float = 10.0
-    max_duration_s: float = 300.0
-    ssl_context: ssl.SSLContext | None = None
-
-
-@dataclass(frozen=True)
-class StreamOutcome:
-    end_reason: EndReason
-    close_code: int | None = None
-    close_reason: str | None = None
-    rejected_status: int | None = None
-    error: str | None = None
+SILENT_FRAME = b"\xff" * FRAME_BYTES
 
 
 class MediaStream:
@@ -82,14 +64,14 @@ class MediaStream:
         self._clock = clock
         self.inbound: Inbound | None = None
         self.said = bytearray()
-        self._ws: ClientConnection | None = None
-        self._send_lock = asyncio.Lock()
-        self._sequence = 1
+        self._wire: StreamWire | None = None
         self._wake = asyncio.Event()
         self._asleep = False
         self._asleep_until: float | None = None
         self._ended = asyncio.Event()
         self._end_reason: EndReason | None = None
+        echo = setup.echo
+        self._echo_samples = 0 if echo is None else round(echo.delay_ms * SAMPLE_RATE / 1000)
 
     def request_end(self, reason: EndReason) -> None:
         """End the stream from Twilio's side (a hang-up or a REST update): ``stop``, then close."""
@@ -104,42 +86,27 @@ class MediaStream:
 
     async def run(self) -> StreamOutcome:
         setup = self.setup
-        signature = twilio_signature(setup.auth_token, setup.url, {})
-        options: dict[str, Any] = {}
-        if setup.ssl_context is not None and setup.connect_url.startswith("wss://"):
-            options["ssl"] = setup.ssl_context
+        opened = await open_socket(setup, self._timeline, self._clock)
+        if isinstance(opened, StreamOutcome):
+            return opened
+        ws = opened
+        self._wire = StreamWire(
+            ws,
+            self._clock,
+            setup.network,
+            on_message=self._handle,
+            on_closed=lambda: self._finish(EndReason.SERVER_CLOSED),
+        )
         try:
-            ws = await connect(
-                setup.connect_url,
-                additional_headers={"X-Twilio-Signature": signature},
-                user_agent_header=USER_AGENT,
-                open_timeout=setup.connect_timeout_s,
-                ping_interval=None,
-                compression=None,
-                proxy=None,
-                **options,
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            self._timeline.add(self._clock.now(), EventKind.STREAM_REJECTED, status=status)
-            logger.warning("stream upgrade refused with HTTP %d for %s", status, setup.call_sid)
-            return StreamOutcome(EndReason.STREAM_REJECTED, rejected_status=status, error=str(exc))
-        except (WebSocketException, OSError, TimeoutError) as exc:
-            self._timeline.add(self._clock.now(), EventKind.STREAM_REJECTED, error=repr(exc))
-            logger.warning("stream connection failed for %s: %r", setup.call_sid, exc)
-            return StreamOutcome(EndReason.STREAM_FAILED, error=repr(exc))
-        self._ws = ws
-        self._timeline.add(self._clock.now(), EventKind.STREAM_CONNECTED)
-        try:
-            return await self._converse(ws)
+            return await self._converse(ws, self._wire)
         finally:
             await ws.close()
 
-    async def _converse(self, ws: ClientConnection) -> StreamOutcome:
+    async def _converse(self, ws: ClientConnection, wire: StreamWire) -> StreamOutcome:
         setup = self.setup
         try:
-            await ws.send(protocol.connected_message())
-            await self._send(
+            await wire.send(lambda _: protocol.connected_message(), numbered=False)
+            await wire.send(
                 lambda seq: protocol.start_message(
                     sequence_number=seq,
                     stream_sid=setup.stream_sid,
@@ -167,13 +134,14 @@ class MediaStream:
             async with asyncio.TaskGroup() as group:
                 tasks = [
                     group.create_task(self._send_frames(t0, playout)),
-                    group.create_task(self._receive(ws, inbound)),
                     group.create_task(self._play(inbound)),
                 ]
+                tasks += [group.create_task(task) for task in wire.tasks()]
                 await self._ended.wait()
                 for task in tasks:
                     task.cancel()
         inbound.record(playout.finish())
+        wire.cut()
         reason = self._end_reason or EndReason.SERVER_CLOSED
         if reason.sends_stop:
             try:
@@ -186,6 +154,7 @@ class MediaStream:
                     )
                 )
                 self._timeline.add(self._clock.now(), EventKind.STOP_SENT, reason=str(reason))
+                await wire.flush()  # over a delayed network: in-flight messages, then stop
             except ConnectionClosed:
                 logger.info("stream of %s closed before stop could be sent", setup.call_sid)
             await ws.close()
@@ -203,13 +172,9 @@ class MediaStream:
 
     async def _send(self, build: Callable[[int], str]) -> int:
         """Send one message numbered with the stream's next sequence number; return the number."""
-        if self._ws is None:
+        if self._wire is None:
             raise RuntimeError("the stream is not connected")
-        async with self._send_lock:
-            sequence = self._sequence
-            self._sequence += 1
-            await self._ws.send(build(sequence))
-            return sequence
+        return await self._wire.send(build)
 
     # --- frames out
 
@@ -234,24 +199,30 @@ class MediaStream:
                 if tick.hang_up:
                     self.request_end(EndReason.CALLER_HANGUP)
                     return
-                await self._send_frame(slot, due, tick)
+                await self._send_frame(slot, due, tick, playout)
                 slot += 1
         except ConnectionClosed:
             self._finish(EndReason.SERVER_CLOSED)
 
-    async def _send_frame(self, slot: int, due: float, tick: Tick) -> None:
+    async def _send_frame(self, slot: int, due: float, tick: Tick, playout: Playout) -> None:
         setup = self.setup
+        frame, encoded = tick.frame, tick.encoded
+        if setup.echo is not None:
+            start = slot * FRAME_BYTES - self._echo_samples
+            heard = playout.heard_between(start, start + len(frame))
+            if heard != SILENT_FRAME[: len(frame)]:
+                frame, encoded = mix_echo(frame, heard, setup.echo.gain), ""
         sequence = await self._send(
             lambda seq: protocol.encoded_media_message(
                 sequence_number=seq,
                 stream_sid=setup.stream_sid,
                 chunk=slot + 1,
                 timestamp_ms=slot * FRAME_MS,
-                payload=tick.encoded or base64.b64encode(tick.frame).decode("ascii"),
+                payload=encoded or base64.b64encode(frame).decode("ascii"),
             )
         )
         sent = self._clock.now()
-        self.said.extend(tick.frame)
+        self.said.extend(frame)
         late_ms = max(0.0, (sent - due) * 1000)
         self._timeline.add_frame(
             sent,
@@ -281,20 +252,18 @@ class MediaStream:
 
     # --- messages in, playback
 
-    async def _receive(self, ws: ClientConnection, inbound: Inbound) -> None:
-        try:
-            async for frame in ws:
-                inbound.handle(frame)
-                if self._asleep:
-                    # Wake playback only if something now falls due before it would wake anyway.
-                    deadline = inbound.playout.next_deadline()
-                    if deadline is not None and (
-                        self._asleep_until is None or deadline < self._asleep_until
-                    ):
-                        self._wake.set()
-        except ConnectionClosed:
-            pass
-        self._finish(EndReason.SERVER_CLOSED)
+    def _handle(self, frame: str | bytes) -> None:
+        inbound = self.inbound
+        if inbound is None:
+            return
+        inbound.handle(frame)
+        if self._asleep:
+            # Wake playback only if something now falls due before it would wake anyway.
+            deadline = inbound.playout.next_deadline()
+            if deadline is not None and (
+                self._asleep_until is None or deadline < self._asleep_until
+            ):
+                self._wake.set()
 
     async def _play(self, inbound: Inbound) -> None:
         """Echo marks as they fall due; woken early when what the server sent makes something

@@ -6,6 +6,7 @@ import functools
 import logging
 import ssl
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -53,13 +54,29 @@ async def post_signed(
     auth_token: str,
     params: dict[str, str],
     timeout_s: float,
+    method: str = "POST",
 ) -> WebhookExchange:
-    """POST ``params`` to public ``url`` (delivered to the actual server), signed like Twilio."""
-    signature = twilio_signature(auth_token, url, params)
+    """POST ``params`` to public ``url`` (delivered to the actual server), signed like Twilio.
+
+    With ``method="GET"`` the parameters go in the query string instead, and the signature
+    covers the whole URL with no parameters, as Twilio signs a GET.
+    """
+    if method.upper() == "GET":
+        query = urlencode(list(params.items()))
+        url = url + ("&" if urlsplit(url).query else "?") + query if query else url
+        signed: dict[str, str] = {}
+    else:
+        signed = params
+    signature = twilio_signature(auth_token, url, signed)
     target = endpoints.actual(url)
     headers = {SIGNATURE_HEADER: signature, "User-Agent": USER_AGENT, "Accept": "*/*"}
     try:
-        response = await client.post(target, data=params, headers=headers, timeout=timeout_s)
+        if signed:
+            response = await client.post(target, data=params, headers=headers, timeout=timeout_s)
+        elif method.upper() == "GET":
+            response = await client.get(target, headers=headers, timeout=timeout_s)
+        else:
+            response = await client.post(target, headers=headers, timeout=timeout_s)
     except httpx.HTTPError as exc:
         logger.warning("webhook request failed: %s", type(exc).__name__)
         return WebhookExchange(url, target, params, signature, None, error=repr(exc))
