@@ -5,6 +5,11 @@ to the entry point that owns the process (``server.py``). The lifespan checks th
 internals the call path relies on (``live/internals.py``), builds the database engine, the
 transcript store, ADK's session service and, without Gemini credentials, the local Live API
 emulator; all of it lives on ``app.state.services`` and is torn down when the app stops.
+
+Before the first call, the instance takes its lease in the database and closes the calls a
+crashed instance left open; while it runs, its ``StorageKeeper`` renews the lease and catches the
+database up after an outage; when it stops, writes still owed get a short, bounded wait
+(``transcripts.keeper``).
 """
 
 import contextlib
@@ -18,18 +23,20 @@ from google.adk.models import BaseLlm
 from sqlalchemy.engine import make_url
 
 from telephony import audio, offline
-from telephony.live.agent import GREETING_CUE
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.live import internals
+from telephony.live.agent import GREETING_CUE
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.models import gemini_model, live_run_config
 from telephony.live.sessions import CallSessionService
 from telephony.live.warmup import warm_up
+from telephony.metrics import Metrics
 from telephony.routes import api, media, voice
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.transcripts import TranscriptStore, create_engine
+from telephony.transcripts.keeper import StorageKeeper
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 logger = logging.getLogger(__name__)
@@ -69,6 +76,10 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     stack.push_async_callback(engine.dispose)
     store = TranscriptStore(engine)
     await store.create_schema()
+    session_service = CallSessionService(internals=checked, db_engine=engine)
+    keeper = StorageKeeper(store, after_each=session_service.flush)
+    await keeper.start()
+    await stack.enter_async_context(keeper.running())
     live_model, emulator = await _live_model(settings, stack)
     # Fail at start, not on the first call; and do the first call's one-time work now.
     await warm_up(load_agent(settings.default_agent), live_run_config(), GREETING_CUE)
@@ -79,10 +90,11 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         tokens=StreamTokens(secret, ttl_s=settings.stream_token_ttl_s),
         secret=secret,
         store=store,
-        session_service=CallSessionService(internals=checked, db_engine=engine),
+        session_service=session_service,
         run_config=live_run_config(),
         live_model=live_model,
         internals=checked,
+        metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
     )
 

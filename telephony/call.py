@@ -29,8 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from google.adk.agents import RunConfig
 from google.adk.runners import Runner
@@ -128,9 +127,9 @@ class Call:
         try:
             async with asyncio.TaskGroup() as group:
                 self._tasks = [
-                    group.create_task(self._direction(self._uplink(), "up")),
-                    group.create_task(self._direction(self._downlink(), "down")),
-                    group.create_task(self._direction(self._watch_model(), "watch")),
+                    group.create_task(self._direction(self._uplink, "up")),
+                    group.create_task(self._direction(self._downlink, "down")),
+                    group.create_task(self._direction(self._watch_model, "watch")),
                 ]
         except* Exception:
             logger.exception("call %s: bridge failed", self.identity.call_sid)
@@ -147,10 +146,11 @@ class Call:
             await self._close_socket(_CLOSE_CODES.get(reason, CloseCode.NORMAL), reason)
         return reason
 
-    async def _direction(self, work: Coroutine[Any, Any, EndReason], name: str) -> None:
-        """Run one direction; when it ends, for whatever reason, end the call."""
+    async def _direction(self, work: Callable[[], Awaitable[EndReason]], name: str) -> None:
+        """Run one direction; when it ends, for whatever reason, end the call. (``work`` is
+        called here, so a task cancelled before it starts leaves no coroutine behind.)"""
         try:
-            reason = await work
+            reason = await work()
         except ModelUnavailableError:
             logger.exception("call %s: model session failed", self.identity.call_sid)
             reason = EndReason.MODEL_ERROR

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     """Media Streams messages above this size are dropped (Twilio's are ~400 bytes)."""
     bad_message_limit: int = Field(default=50, gt=0)
     """A stream that sends this many bad messages is closed."""
+    max_connections: int = Field(default=1000, gt=0)
+    """Client connections one server process holds (media streams included); beyond it only
+    health checks are served, anything else gets a 503. Lowered at start to fit the process's
+    open-file limit. See ``telephony/connections.py`` for this and the next two numbers."""
+    request_read_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a whole request (a WebSocket upgrade: its head) from its
+    connect, or on a kept-alive connection from its first byte; then the connection is closed."""
+    keep_alive_s: int = Field(default=5, gt=0)
+    """Seconds a kept-alive connection may stay idle. Behind a proxy that reuses connections to
+    the server, make it longer than the proxy's idle timeout."""
     live_direct_line: bool = True
     """Exchange audio with the model's socket directly (see live/link.py); false leaves all of
     it to ADK and google-genai, at several times the CPU per call."""

@@ -1,4 +1,5 @@
-"""Process metrics: event-loop lag, barge-in reaction, and the calls' counters.
+"""Process metrics: event-loop lag, barge-in reaction, the calls' counters, and what the
+transcript store still owes (writes waiting out a database outage, turns lost).
 
 Cheap enough to stay on: the lag monitor wakes 20 times a second; a barge-in costs two clock
 reads; calls add their counters once, when they end. Nothing here runs per audio frame.
@@ -13,10 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telephony.call_stats import CallStats
+from telephony.transcripts.backlog import Backlog
 
 LAG_INTERVAL_S = 0.05
 WINDOW_SAMPLES = 20 * 60 * 15
 """Samples kept: 15 minutes of lag at 20 a second."""
+RETENTION_S = WINDOW_SAMPLES * LAG_INTERVAL_S
+"""How far back the lag samples reach: the longest window a snapshot can summarise."""
 
 
 @dataclass(slots=True)
@@ -27,6 +31,8 @@ class Metrics:
     calls_ended: int = 0
     totals: CallStats = field(default_factory=CallStats)
     """The counters of every call that ended in this process, summed."""
+    backlog: Backlog | None = None
+    """The transcript store's backlog (``TranscriptStore.backlog``), when there is a store."""
     _lag: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=WINDOW_SAMPLES))
     _barge_in: deque[tuple[float, float]] = field(
         default_factory=lambda: deque(maxlen=WINDOW_SAMPLES)
@@ -67,6 +73,19 @@ class Metrics:
             "window_s": window_s,
             "loop_lag_ms": _summary(v for t, v in self._lag if t >= since),
             "barge_in_reaction_ms": _summary(v for t, v in self._barge_in if t >= since),
+        } | self._transcripts()
+
+    def _transcripts(self) -> dict[str, Any]:
+        backlog = self.backlog
+        if backlog is None:
+            return {}
+        return {
+            "transcripts": {
+                "database_unavailable": backlog.unavailable,
+                "calls_pending": backlog.calls_pending,
+                "turns_dropped": backlog.turns_dropped,
+                "turns_abandoned": backlog.turns_abandoned,
+            }
         }
 
 

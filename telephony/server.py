@@ -2,7 +2,9 @@
 
 ``serve`` (and the Procfile) run it as a process; the demo, the tests and the benchmarks run the
 very same configuration inside their event loop on a socket they bound first, so they know the
-public URL before the app is built.
+public URL before the app is built. The limits on client connections (how long a request may
+take to arrive, how many connections a process holds, the reserve for health checks) are
+``telephony/connections.py``'s.
 """
 
 import asyncio
@@ -10,14 +12,19 @@ import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import cast
 
 import uvicorn
 from fastapi import FastAPI
+
+from telephony.connections import ConnectionLimits, fit_to_open_files, http_protocol
 
 WS_MAX_SIZE = 256 * 1024
 """Hard cap on a WebSocket message. The app drops anything over ``MAX_MESSAGE_BYTES`` (64 KiB)
 and keeps the call; only absurd messages make the server close the connection (code 1009)."""
 GRACEFUL_SHUTDOWN_S = 30
+DEFAULT_LIMITS = ConnectionLimits()
+"""The limits on client connections when the caller gives none (the demo, in-process tests)."""
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -36,14 +43,23 @@ def uvicorn_config(
     port: int,
     factory: bool = False,
     workers: int = 1,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
 ) -> uvicorn.Config:
-    """The server settings of every way the app runs: message cap, pings, graceful shutdown."""
+    """The server settings of every way the app runs: message cap, pings, graceful shutdown,
+    and ``limits`` on client connections, fitted to the process's open-file limit."""
+    limits = fit_to_open_files(limits)
+    protocol = http_protocol(limits)
     return uvicorn.Config(
         app,
         factory=factory,
         workers=workers,
         host=host,
         port=port,
+        # uvicorn calls it as it would call a protocol class, with the same arguments.
+        http=cast("type[asyncio.Protocol]", protocol) if protocol is not None else "auto",
+        # Only for the fallback protocol: ours does better (a reserve for health checks).
+        limit_concurrency=None if protocol is not None else limits.hard_cap,
+        timeout_keep_alive=limits.keep_alive_s,
         ws_max_size=WS_MAX_SIZE,
         # Base64 audio barely compresses; deflating every frame would cost CPU on both ends.
         ws_per_message_deflate=False,
@@ -94,8 +110,11 @@ async def run_in_process(
 
 
 @contextlib.asynccontextmanager
-async def serve_in_process(app: FastAPI, sock: socket.socket) -> AsyncIterator[uvicorn.Server]:
+async def serve_in_process(
+    app: FastAPI, sock: socket.socket, limits: ConnectionLimits = DEFAULT_LIMITS
+) -> AsyncIterator[uvicorn.Server]:
     """Serve ``app`` on ``sock`` with the production settings (lifespan included)."""
     host, port = sock.getsockname()[:2]
-    async with run_in_process(uvicorn_config(app, host=host, port=port), sock) as server:
+    config = uvicorn_config(app, host=host, port=port, limits=limits)
+    async with run_in_process(config, sock) as server:
         yield server

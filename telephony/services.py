@@ -12,7 +12,7 @@ from telephony.config import Settings
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
-from telephony.transcripts import TranscriptStore
+from telephony.transcripts import StreamLedger, TranscriptStore
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 
@@ -35,8 +35,14 @@ class Services:
     emulator: object | None = None
     """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""
     calls: dict[str, Call] = field(default_factory=dict)
-    """Calls in progress in this process, by CallSid."""
+    """Calls in progress in this process, by CallSid: at most one each, since the ledger admits
+    one stream per call in the whole deployment."""
+    streams: StreamLedger = field(init=False)
+    """Which calls were given a stream token and which used it, in the shared database."""
     _runners: dict[str, Runner] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.streams = StreamLedger(self.store.engine)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

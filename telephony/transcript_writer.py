@@ -1,12 +1,34 @@
-"""Writes one call's transcript in the background, in order, without stalling its audio.
+"""Writes one call's transcript in the background, in spoken order, without stalling its audio.
 
-The call hands over each finished turn the moment it finishes; a single task per call writes
-them one short transaction each. A slow or failing database delays the transcript, never the
-audio. A write that fails is logged once with its traceback and retried at the end of the call.
+The call hands over each finished turn the moment it finishes, and the turn is numbered then
+(``seq`` 1, 2, ... in the order the turns were spoken): a turn written late, after an outage,
+still takes its place. A single task per call writes the call's start, its turns and its end,
+one short transaction each, in that order.
+
+A slow or failing database delays the transcript, never the audio, and loses nothing it can
+keep:
+
+- A write that fails stays at the head of the queue and is tried again after an exponential
+  back-off (``RETRY_FIRST_S``, doubling up to ``RETRY_MAX_S``), or at once when the database is
+  seen to return (``Backlog.wake_all``). The first failure of an outage is logged once for the
+  whole process (``Backlog.failed``).
+- Meanwhile turns wait in memory, at most ``MAX_BUFFERED_TURNS`` per call. Beyond that a new turn
+  is dropped: counted (``/metrics``), logged once per call, and its number stays unused, so the
+  gap shows in the transcript.
+- When the call ends with writes still owed, `TranscriptWriter.run` returns all the same (the
+  call is over for everyone but the database) and the rest goes on in the store's backlog, for
+  up to ``RETRY_AFTER_END_S``; then what is left is logged and counted as abandoned. The
+  server's shutdown waits a short, bounded time for the backlog (``Backlog.drain``).
+
+Every write may be repeated (see ``transcripts.store``), so a write that reached the database
+although its commit was reported as failed is harmless to try again.
 """
 
 import asyncio
 import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +39,39 @@ from telephony.transcripts import CallInfo, EndReason, Speaker, TranscriptStore,
 
 logger = logging.getLogger(__name__)
 
+RETRY_FIRST_S = 0.25
+RETRY_MAX_S = 10.0
+"""The back-off's ceiling: a writer retries at least this often during an outage (cheap: one
+failed connection attempt, the only work that waits on it is this call's transcript)."""
+RETRY_AFTER_END_S = 15 * 60.0
+"""How long a call's writes are retried after the call ended, before they are abandoned."""
+MAX_BUFFERED_TURNS = 1000
+"""Turns of one call kept in memory while the database is away: a long call's worth (about
+1 MB at most), so that a call of any length survives an outage that lasts as long as it does."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard a writer tries: the back-off, the bound after the call, the buffer's size."""
+
+    first_s: float = RETRY_FIRST_S
+    max_s: float = RETRY_MAX_S
+    after_end_s: float = RETRY_AFTER_END_S
+    max_buffered_turns: int = MAX_BUFFERED_TURNS
+
+    def delays(self) -> Iterator[float]:
+        """The waits before each retry of one write: ``first_s``, doubling up to ``max_s``."""
+        delay = self.first_s
+        while True:
+            yield delay
+            delay = min(delay * 2, self.max_s)
+
+
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    seq: int
+    record: TurnRecord
+
 
 @dataclass(frozen=True, slots=True)
 class _End:
@@ -24,23 +79,47 @@ class _End:
     at: datetime
 
 
-_Item = CallInfo | TurnRecord | _End
+_Item = CallInfo | _Turn | _End
 
 
 class TranscriptWriter:
     """The ordered write queue of one call's transcript."""
 
-    def __init__(self, store: TranscriptStore, call_sid: str) -> None:
+    def __init__(
+        self,
+        store: TranscriptStore,
+        call_sid: str,
+        *,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
+        self._backlog = store.backlog
         self._call_sid = call_sid
-        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
-        self._failed: list[_Item] = []
+        self._policy = policy or RetryPolicy()
+        self._clock = clock
+        self._items: deque[_Item] = deque()
+        self._turns_waiting = 0
+        self._seq = 0
+        self._dropped = 0
+        self._ended = False
+        self._arrived = asyncio.Event()
+        """Set when there is something new to write, or the call ended."""
+        self._nudge = asyncio.Event()
+        """Cuts a back-off short: set when the call ends, or when the database returns."""
 
     def start(self, info: CallInfo) -> None:
-        self._queue.put_nowait(info)
+        self._put(info)
 
-    def turn(self, record: TurnRecord) -> None:
-        self._queue.put_nowait(record)
+    def turn(self, record: TurnRecord) -> int:
+        """Hand over a finished turn; returns the number it was given (its place in the call)."""
+        self._seq += 1
+        if self._turns_waiting >= self._policy.max_buffered_turns:
+            self._drop()
+        else:
+            self._turns_waiting += 1
+            self._put(_Turn(self._seq, record))
+        return self._seq
 
     def caller_turn(self, said: Utterance) -> None:
         """What the caller said, as the model transcribed it."""
@@ -64,32 +143,118 @@ class TranscriptWriter:
         )
 
     def end(self, reason: EndReason) -> None:
-        """Record the end of the call and stop accepting work."""
-        self._queue.put_nowait(_End(reason, datetime.now(UTC)))
-        self._queue.put_nowait(None)
+        """Record the end of the call; what is handed over after it is not written."""
+        if self._ended:
+            return
+        self._put(_End(reason, datetime.now(UTC)))
+        self._ended = True
+        self._nudge.set()
+
+    @property
+    def pending(self) -> int:
+        """Writes not done yet (the call's start and end count one each)."""
+        return len(self._items)
 
     async def run(self) -> None:
-        """Write until ``end``; then retry once whatever failed on the way."""
-        while (item := await self._queue.get()) is not None:
-            if not await self._write(item, first_try=True):
-                self._failed.append(item)
-        retry, self._failed = self._failed, []
-        for item in retry:
-            await self._write(item, first_try=False)
+        """Write until the call has ended and, if the database allows, everything is written.
 
-    async def _write(self, item: _Item, *, first_try: bool) -> bool:
+        Returns once the call has ended even when writes are still owed: those go on in the
+        store's backlog (see the module docstring), so that the call's task group is not held
+        up by an outage.
+        """
+        delays = self._policy.delays()
+        while True:
+            if not self._items:
+                if self._ended:
+                    return
+                self._arrived.clear()
+                await self._arrived.wait()
+            elif await self._write_first():
+                delays = self._policy.delays()
+            elif self._ended:
+                break
+            else:
+                await self._backlog.pause(next(delays), self._nudge)
+                self._nudge.clear()
+        logger.warning(
+            "call %s: ended with %d transcript writes owed to the database; retrying them for "
+            "up to %.0f s",
+            self._call_sid,
+            self.pending,
+            self._policy.after_end_s,
+        )
+        deadline = self._clock() + self._policy.after_end_s
+        self._backlog.adopt(
+            f"transcript of call {self._call_sid}", self._catch_up(delays, deadline)
+        )
+
+    async def _catch_up(self, delays: Iterator[float], deadline: float) -> None:
+        """Retry what the ended call still owes until it is written or ``deadline`` passes."""
+        try:
+            while self._items:
+                if await self._write_first():
+                    delays = self._policy.delays()
+                    continue
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    self._abandon(f"retried for {self._policy.after_end_s:.0f} s")
+                    return
+                await self._backlog.pause(min(next(delays), remaining), self._nudge)
+                self._nudge.clear()
+        except asyncio.CancelledError:
+            self._abandon("the server stopped")
+            raise
+        logger.info("call %s: transcript written in full after the outage", self._call_sid)
+
+    async def _write_first(self) -> bool:
+        """Write the oldest item; False, with the item kept, if the database failed."""
+        item = self._items[0]
         try:
             if isinstance(item, CallInfo):
                 await self._store.start_call(item)
-            elif isinstance(item, TurnRecord):
-                await self._store.add_turn(self._call_sid, item)
+            elif isinstance(item, _Turn):
+                await self._store.add_turn(self._call_sid, item.record, seq=item.seq)
             else:
                 await self._store.end_call(self._call_sid, item.reason, item.at)
         except StorageError:
-            logger.exception(
-                "call %s: transcript write failed (%s)",
-                self._call_sid,
-                "will retry at call end" if first_try else "giving up",
-            )
+            self._backlog.failed(f"call {self._call_sid}: transcript write")
             return False
+        self._items.popleft()
+        if isinstance(item, _Turn):
+            self._turns_waiting -= 1
+        self._backlog.succeeded()
         return True
+
+    def _put(self, item: _Item) -> None:
+        if self._ended:
+            logger.warning("call %s: transcript handed over after the call ended", self._call_sid)
+            return
+        self._items.append(item)
+        self._arrived.set()
+
+    def _drop(self) -> None:
+        self._dropped += 1
+        self._backlog.dropped()
+        if self._dropped == 1:
+            logger.error(
+                "call %s: %d turns wait for the database, the most a call keeps; turn %d and "
+                "the next ones are dropped (and counted) while that lasts",
+                self._call_sid,
+                self._turns_waiting,
+                self._seq,
+            )
+
+    def _abandon(self, why: str) -> None:
+        start = any(isinstance(item, CallInfo) for item in self._items)
+        end = any(isinstance(item, _End) for item in self._items)
+        self._backlog.abandoned(self._turns_waiting)
+        logger.error(
+            "call %s: transcript left incomplete (%s): %d turns%s%s not written",
+            self._call_sid,
+            why,
+            self._turns_waiting,
+            ", the call's start" if start else "",
+            ", the call's end" if end else "",
+        )
+        self._items.clear()
+        self._turns_waiting = 0

@@ -89,8 +89,13 @@ class RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def running_server(database_url: str, **settings: Any) -> AsyncIterator[RunningServer]:
-    auth_token, api_token = secrets.token_hex(16), secrets.token_urlsafe(16)
+async def running_server(
+    database_url: str, *, auth_token: str | None = None, **settings: Any
+) -> AsyncIterator[RunningServer]:
+    """A server on a free loopback port. Instances given one ``auth_token`` and one database
+    are one deployment: each accepts the other's stream tokens, as worker processes do."""
+    auth_token = auth_token or secrets.token_hex(16)
+    api_token = secrets.token_urlsafe(16)
     sock = bind()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     values: dict[str, Any] = {

@@ -1,25 +1,31 @@
 """Who may reach the agent: signatures, stream tokens, accounts; and bad input on a live call."""
 
 import asyncio
-import base64
 import json
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import InvalidStatus
 
-from telephony.audio import ULAW_SILENCE
 from telephony.transcripts import CallStatus, EndReason
 from telephony.twilio.security import StreamTokens
 from tests.callserver import ACCOUNT_SID, RunningServer, running_server
-from twins.twilio import StreamSpec, parse_twiml
-
-CALL_SID = "CA" + "1" * 32
-STREAM_SID = "MZ" + "2" * 32
-FOREIGN_ACCOUNT = "AC" + "9" * 32
+from tests.twilio_peer import (
+    CALL_SID,
+    CONNECTED,
+    FOREIGN_ACCOUNT,
+    STOP,
+    STREAM_SID,
+    answer,
+    closed_by_server,
+    media,
+    open_stream,
+    post_voice,
+    start,
+    voice_form,
+)
+from twins.twilio import parse_twiml
 
 
 class FakeClock:
@@ -28,98 +34,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def voice_form(call_sid: str = CALL_SID) -> dict[str, str]:
-    return {
-        "CallSid": call_sid,
-        "AccountSid": ACCOUNT_SID,
-        "From": "+12025550101",
-        "To": "+12025550123",
-        "CallStatus": "ringing",
-        "Direction": "inbound",
-    }
-
-
-async def answer(server: RunningServer, form: dict[str, str] | None = None) -> StreamSpec:
-    """POST the signed voice webhook; return the stream the TwiML asks Twilio to open."""
-    form = form or voice_form()
-    url = server.base_url + "/twilio/voice"
-    async with httpx.AsyncClient() as client:
-        response = await client.post(
-            url, data=form, headers={"X-Twilio-Signature": server.sign(url, form)}
-        )
-    assert response.status_code == 200
-    stream = parse_twiml(response.text).stream
-    assert stream is not None
-    return stream
-
-
-def open_stream(server: RunningServer, signature: str | None = None) -> Any:
-    url = server.stream_url
-    headers = {"x-twilio-signature": server.sign(url) if signature is None else signature}
-    return connect(url, additional_headers=headers, open_timeout=5)
-
-
-def start(
-    parameters: dict[str, str], *, call_sid: str = CALL_SID, account_sid: str = ACCOUNT_SID
-) -> str:
-    return json.dumps(
-        {
-            "event": "start",
-            "sequenceNumber": "1",
-            "streamSid": STREAM_SID,
-            "start": {
-                "accountSid": account_sid,
-                "streamSid": STREAM_SID,
-                "callSid": call_sid,
-                "tracks": ["inbound"],
-                "customParameters": parameters,
-                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            },
-        }
-    )
-
-
-def media(payload: bytes = bytes([ULAW_SILENCE]) * 160, stream_sid: str = STREAM_SID) -> str:
-    return json.dumps(
-        {
-            "event": "media",
-            "sequenceNumber": "3",
-            "streamSid": stream_sid,
-            "media": {
-                "track": "inbound",
-                "chunk": "1",
-                "timestamp": "0",
-                "payload": base64.b64encode(payload).decode(),
-            },
-        }
-    )
-
-
-CONNECTED = json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-STOP = json.dumps(
-    {
-        "event": "stop",
-        "sequenceNumber": "9",
-        "streamSid": STREAM_SID,
-        "stop": {"accountSid": ACCOUNT_SID, "callSid": CALL_SID},
-    }
-)
-
-
-async def closed_by_server(ws: ClientConnection) -> int:
-    """Read until the server closes; return its close code."""
-
-    async def read_until_closed() -> None:
-        async with asyncio.timeout(10):
-            while True:
-                await ws.recv()
-
-    with pytest.raises(ConnectionClosed):
-        await read_until_closed()
-    assert ws.close_code is not None
-    return ws.close_code
 
 
 # --- webhooks ---------------------------------------------------------------------------------
@@ -157,12 +71,7 @@ async def test_twiml_opens_a_secure_stream_with_parameters_and_a_safety_net(
     assert set(stream.parameters) == {"token", "from", "to", "agent", "direction"}
     assert stream.parameters["agent"] == "receptionist"
     assert len(stream.parameters["token"]) >= 40
-    async with httpx.AsyncClient() as client:
-        form = voice_form()
-        url = call_server.base_url + "/twilio/voice"
-        response = await client.post(
-            url, data=form, headers={"X-Twilio-Signature": call_server.sign(url, form)}
-        )
+    response = await post_voice(call_server, voice_form("CA" + "4" * 32))
     twiml = parse_twiml(response.text)
     assert [verb.name for verb in twiml.after_connect] == ["Say", "Hangup"]
     assert twiml.stream is not None

@@ -10,6 +10,7 @@ from uvicorn.supervisors import Multiprocess
 
 from telephony.app import create_app
 from telephony.config import Settings
+from telephony.connections import ConnectionLimits
 from telephony.server import configure_logging, uvicorn_config
 
 STARTUP_FAILURE = 3
@@ -24,9 +25,15 @@ def run(host: str, port: int, workers: int = 1) -> int:
     one (a process saturates one core): any worker checks any stream token, and they share the
     database. Twilio keeps each call on one WebSocket, so a call never moves between workers.
     """
-    configure_logging(Settings().log_level)
+    settings = Settings()
+    configure_logging(settings.log_level)
     config = uvicorn_config(
-        "telephony.cli.serve:serving_app", host=host, port=port, factory=True, workers=workers
+        "telephony.cli.serve:serving_app",
+        host=host,
+        port=port,
+        factory=True,
+        workers=workers,
+        limits=connection_limits(settings),
     )
     if workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
@@ -34,6 +41,15 @@ def run(host: str, port: int, workers: int = 1) -> int:
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else STARTUP_FAILURE
+
+
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The limits on client connections the settings ask for; every worker gets its own."""
+    return ConnectionLimits(
+        max_connections=settings.max_connections,
+        request_read_timeout_s=settings.request_read_timeout_s,
+        keep_alive_s=settings.keep_alive_s,
+    )
 
 
 def serving_app() -> FastAPI:

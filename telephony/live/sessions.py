@@ -1,4 +1,5 @@
-"""ADK sessions for phone calls: persist what outlives the call, keep the rest in memory.
+"""ADK sessions for phone calls: persist what outlives the call, keep the rest in memory, and
+carry on in memory when the database fails.
 
 In live mode ADK hands every finished event to the session service: per turn the usage numbers,
 both finished transcriptions, ``turn_complete``, ``interrupted`` and each resumption handle. On
@@ -9,31 +10,246 @@ store, so those events need no row. What does outlive the call is written as bef
 changes (what tools remember), content (the text cues, tool calls and tool results), transfers
 and artifacts.
 
+**A database outage does not stop calls.** The conversation lives in memory anyway (in the
+model, and in ADK's session object for the call); the database only keeps it for later. So when
+the database fails (SQLAlchemy's errors, or the driver's ``OSError``):
+
+- `get_session` finds nothing, and `create_session` makes the session in memory: the call
+  starts as usual. (What earlier calls stored in the user's state is not there this time.)
+- `append_event` adds each event to the call's session in memory; the durable ones are kept,
+  in order, to be written later.
+- The first failure of an outage is logged once, with the CallSid (the session id); the first
+  success afterwards, once.
+- When the database answers again, a session kept in memory is written: created if need be,
+  then its durable events in order, through ADK's own code, on a copy of the session that only
+  this service uses (the call's own session object stays in memory to its end, so it never goes
+  stale). That is tried on the call's next durable event (at most every ``PERSIST_RETRY_S``) and
+  on every `flush` (the server calls it every few seconds and at shutdown): a call that ended
+  during the outage is written too. A session kept in memory is forgotten
+  ``DETACHED_IDLE_S`` after its last event, written or not (then with an error in the log).
+
 Keeping an event in memory only goes past ADK's database service to its base class: where the
-installed ADK does not allow that (``internals.verify``), every event is written, as ADK does.
+installed ADK does not allow that (``internals.verify``), every event is written, as ADK does,
+and a database failure fails the call, as ADK does.
 """
 
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.adk.events import Event
 from google.adk.sessions import DatabaseSessionService, Session
+from google.adk.sessions.base_session_service import GetSessionConfig
+from sqlalchemy.exc import SQLAlchemyError
 
 from telephony.live import internals
 from telephony.live.internals import Internals
 
+logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (SQLAlchemyError, OSError)
+"""What a failing database raises through SQLAlchemy (asyncpg lets socket errors through)."""
+PERSIST_RETRY_S = 5.0
+"""How often a call's own events retry writing its session kept in memory."""
+DETACHED_IDLE_S = 4 * 3600.0
+"""How long a session kept in memory is remembered after its last event."""
+
+
+@dataclass(slots=True)
+class _Detached:
+    """A call's session that lives in memory because the database failed."""
+
+    session: Session
+    """The call's own session object, the one ADK's runner holds."""
+    in_database: bool
+    """Whether the database has the session's row (it failed later, on an event)."""
+    initial_state: dict[str, Any]
+    last_used: float
+    pending: list[Event] = field(default_factory=list)
+    """Durable events not written yet, in order."""
+    stored: Session | None = None
+    """This service's own copy of the session as the database has it, once read or created."""
+    retry_at: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+_Key = tuple[str, str, str]
+
 
 class CallSessionService(DatabaseSessionService):
-    """ADK's database session service, writing only the events that outlive a live call."""
+    """ADK's database session service, writing only the events that outlive a live call, and
+    keeping sessions in memory while the database is away."""
 
-    def __init__(self, *, internals: Internals, **kwargs: Any) -> None:
+    def __init__(
+        self, *, internals: Internals, clock: Callable[[], float] = time.monotonic, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)  # ADK's arguments: db_url or db_engine, ...
         self._in_memory_events = internals.session_events
+        self._clock = clock
+        self._detached: dict[_Key, _Detached] = {}
+        self._down = False
+
+    @property
+    def kept_in_memory(self) -> int:
+        """Sessions with durable events the database has not taken yet."""
+        return sum(1 for detached in self._detached.values() if detached.pending)
+
+    async def create_session(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        state: dict[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> Session:
+        try:
+            session = await super().create_session(
+                app_name=app_name, user_id=user_id, state=state, session_id=session_id
+            )
+        except DATABASE_ERRORS:
+            if not self._in_memory_events:
+                raise
+            self._failed(session_id)
+            session = Session(
+                id=session_id or uuid.uuid4().hex,
+                app_name=app_name,
+                user_id=user_id,
+                state=dict(state or {}),
+                last_update_time=time.time(),
+            )
+            self._detach(session, in_database=False, initial_state=dict(state or {}))
+            return session
+        self._succeeded()
+        return session
+
+    async def get_session(
+        self,
+        *,
+        app_name: str,
+        user_id: str,
+        session_id: str,
+        config: GetSessionConfig | None = None,
+    ) -> Session | None:
+        detached = self._detached.get((app_name, user_id, session_id))
+        if detached is not None:
+            return detached.session
+        try:
+            found = await super().get_session(
+                app_name=app_name, user_id=user_id, session_id=session_id, config=config
+            )
+        except DATABASE_ERRORS:
+            if not self._in_memory_events:
+                raise
+            self._failed(session_id)
+            return None  # the caller creates it, in memory
+        self._succeeded()
+        return found
 
     async def append_event(self, session: Session, event: Event) -> Event:
-        if event.partial or is_durable(event) or not self._in_memory_events:
+        if event.partial:
+            return event  # ADK stores no partial event, in memory or in the database
+        if not self._in_memory_events:
             return await super().append_event(session, event)
-        # The live session still sees the event: it joins the in-memory session as usual.
-        return await internals.append_in_memory(self, session, event)
+        detached = self._detached.get(_key(session))
+        if detached is None:
+            if not is_durable(event):
+                # The live session still sees the event: it joins the in-memory session.
+                return await internals.append_in_memory(self, session, event)
+            try:
+                written = await super().append_event(session, event)
+            except DATABASE_ERRORS:
+                self._failed(session.id)
+                detached = self._detach(session, in_database=True, initial_state={})
+            else:
+                self._succeeded()
+                return written
+        kept = await internals.append_in_memory(self, session, event)
+        detached.last_used = self._clock()
+        if is_durable(kept):
+            detached.pending.append(kept)
+            if detached.retry_at <= self._clock():
+                await self._persist(detached)
+        return kept
+
+    async def flush(self) -> None:
+        """Write the sessions kept in memory through an outage, if the database is back; forget
+        those idle for ``DETACHED_IDLE_S``. Never raises for the database."""
+        now = self._clock()
+        for detached in list(self._detached.values()):
+            if detached.pending and not await self._persist(detached):
+                break  # the database is still away: no use trying the others now
+        for key, detached in list(self._detached.items()):
+            if now - detached.last_used < DETACHED_IDLE_S:
+                continue
+            del self._detached[key]
+            if detached.pending:
+                logger.error(
+                    "call %s: %d session events were never written (the database stayed away)",
+                    detached.session.id,
+                    len(detached.pending),
+                )
+
+    def _detach(
+        self, session: Session, *, in_database: bool, initial_state: dict[str, Any]
+    ) -> _Detached:
+        detached = _Detached(session, in_database, initial_state, last_used=self._clock())
+        self._detached[_key(session)] = detached
+        return detached
+
+    async def _persist(self, detached: _Detached) -> bool:
+        """Write a detached session's pending events; False if the database failed."""
+        session = detached.session
+        async with detached.lock:
+            try:
+                stored = detached.stored
+                if stored is None:
+                    stored = await super().get_session(
+                        app_name=session.app_name, user_id=session.user_id, session_id=session.id
+                    )
+                    if stored is None:
+                        stored = await super().create_session(
+                            app_name=session.app_name,
+                            user_id=session.user_id,
+                            state=detached.initial_state,
+                            session_id=session.id,
+                        )
+                    detached.stored = stored
+                while detached.pending:
+                    event = detached.pending[0]
+                    if not any(known.id == event.id for known in stored.events):
+                        await super().append_event(stored, event)
+                    detached.pending.pop(0)
+            except DATABASE_ERRORS:
+                detached.retry_at = self._clock() + PERSIST_RETRY_S
+                self._failed(session.id)
+                return False
+        self._succeeded()
+        return True
+
+    def _failed(self, session_id: str | None) -> None:
+        if self._down:
+            logger.debug("call %s: the session database failed again", session_id, exc_info=True)
+            return
+        self._down = True
+        logger.error(
+            "call %s: the session database failed; sessions are kept in memory and written when "
+            "it returns",
+            session_id,
+            exc_info=True,
+        )
+
+    def _succeeded(self) -> None:
+        if self._down:
+            self._down = False
+            logger.warning("the session database is available again")
+
+
+def _key(session: Session) -> _Key:
+    return (session.app_name, session.user_id, session.id)
 
 
 def is_durable(event: Event) -> bool:

@@ -4,11 +4,14 @@ import hmac
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from telephony.errors import StorageError
+from telephony.metrics import RETENTION_S
 from telephony.services import services
+from telephony.twilio.sids import CALL_SID
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,10 @@ def require_api_token(
 
 @router.get("/calls/{call_sid}/transcript", dependencies=[Depends(require_api_token)])
 async def transcript(call_sid: str, request: Request) -> dict[str, Any]:
-    """The call and its turns, in the order they were spoken."""
+    """The call and its turns, in the order they were spoken; 404 for a malformed CallSid too,
+    which is never looked up (nor logged: it could carry a newline)."""
+    if not CALL_SID.matches(call_sid):
+        raise HTTPException(status_code=404, detail="no such call")
     try:
         found = await services(request).store.transcript(call_sid)
     except StorageError as exc:
@@ -47,16 +53,31 @@ async def transcript(call_sid: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/metrics", dependencies=[Depends(require_api_token)])
-async def metrics(request: Request, window_s: float = 60.0) -> dict[str, Any]:
+async def metrics(
+    request: Request,
+    window_s: Annotated[float, Query(gt=0, le=RETENTION_S, allow_inf_nan=False)] = 60.0,
+) -> dict[str, Any]:
     """Event-loop lag, barge-in reaction and call counters of this process (no personal data).
 
-    Lag and reaction times are summarised over the last ``window_s`` seconds.
+    Lag and reaction times are summarised over the last ``window_s`` seconds: a finite number
+    above 0 and at most the samples' retention (15 minutes); anything else is a 422.
     """
     app = services(request)
     return app.metrics.snapshot(window_s, active_calls=len(app.calls))
 
 
 @router.get("/healthz")
-async def health(request: Request) -> dict[str, Any]:
-    """Liveness, and how many calls this process is carrying."""
-    return {"status": "ok", "calls": len(services(request).calls)}
+async def health(request: Request) -> JSONResponse:
+    """Liveness, and how many calls this process is carrying.
+
+    A 503 with a ``reason`` when what is written cannot be kept (the SQLite file was deleted or
+    replaced): that needs an operator. A database that only does not answer fails nothing here
+    (``/metrics`` reports it): calls go on without it and it is caught up when it returns, and
+    failing the check would have a load balancer take every instance out at once.
+    """
+    app = services(request)
+    body: dict[str, Any] = {"status": "ok", "calls": len(app.calls)}
+    problem = app.store.problem()
+    if problem is None:
+        return JSONResponse(body)
+    return JSONResponse(body | {"status": "failing", "reason": problem}, status_code=503)

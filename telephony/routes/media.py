@@ -2,7 +2,14 @@
 
 Order of checks (PROTOCOLS.md §3): the upgrade signature before the socket is accepted (a
 refusal is an HTTP 403); then ``connected`` and ``start`` within the start timeout; then the
-stream token, the CallSid it is bound to and the account. Only then is a model session opened.
+stream token, the CallSid it is bound to and the account; then the call's grant is redeemed in
+the shared database, so that a call has one stream, ever, in the whole deployment. Only then is
+a model session opened.
+
+A refusal closes with 1008 (policy violation): the peer showed no right to a stream. A database
+failure while redeeming closes with 1011 (internal error) and is logged once with its traceback:
+admission fails closed, but the fault is ours, not the peer's, and 1011 keeps the two apart in
+Twilio's debugger and in our logs. Either way Twilio then runs the TwiML's safety net.
 """
 
 import asyncio
@@ -14,14 +21,14 @@ from fastapi import APIRouter, WebSocket
 
 from telephony.call import Call
 from telephony.closecodes import CloseCode
-from telephony.errors import NotConfiguredError, ProtocolError, SecurityError
+from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
 from telephony.ports import CallIdentity, CallLimits
 from telephony.routes.voice import parse_direction, stream_url
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
-from telephony.twilio.protocol import Connected, Start, parse_inbound
+from telephony.twilio.protocol import Connected, Start, message_too_large, parse_inbound
 from telephony.twilio.security import pseudonym
 
 logger = logging.getLogger(__name__)
@@ -48,14 +55,26 @@ async def media_stream(websocket: WebSocket) -> None:
     try:
         async with asyncio.timeout(app.settings.stream_start_timeout_s):
             handshake = await _await_start(websocket, app)
-        _authorise(handshake.start, app)
     except TimeoutError:
         logger.warning("closing a media stream: no start within the timeout")
         await websocket.close(CloseCode.POLICY_VIOLATION, "no start")
         return
-    except (ProtocolError, SecurityError) as exc:
+    except ProtocolError as exc:
         logger.warning("closing a media stream: %s", exc)
         await websocket.close(CloseCode.POLICY_VIOLATION, "refused")
+        return
+    try:
+        await _admit(handshake.start, app)
+    except SecurityError as exc:
+        logger.warning("closing a media stream: %s", exc)
+        await websocket.close(CloseCode.POLICY_VIOLATION, "refused")
+        return
+    except StorageError:
+        logger.exception(
+            "call %s: closing its media stream: admission could not be checked",
+            handshake.start.call_sid,
+        )
+        await websocket.close(CloseCode.INTERNAL_ERROR, "unavailable")
         return
     await _run_call(websocket, app, handshake)
 
@@ -70,7 +89,7 @@ async def _await_start(websocket: WebSocket, app: Services) -> _Handshake:
             if message["type"] == "websocket.disconnect":
                 raise ProtocolError("the stream closed before start")
             dropped += 1
-        elif len(text) > app.settings.max_message_bytes:
+        elif message_too_large(text, app.settings.max_message_bytes):
             dropped += 1
         else:
             try:
@@ -86,13 +105,18 @@ async def _await_start(websocket: WebSocket, app: Services) -> _Handshake:
             raise ProtocolError(f"{dropped} bad messages before start")
 
 
-def _authorise(start: Start, app: Services) -> None:
-    token = start.custom_parameters.get("token", "")
-    if not app.tokens.redeem(token, start.call_sid, start.account_sid):
-        raise SecurityError(f"call {start.call_sid}: missing, expired, reused or foreign token")
+async def _admit(start: Start, app: Services) -> None:
+    """Raise ``SecurityError`` unless this stream may be the call's one stream; ``StorageError``
+    if the shared database cannot say."""
+    call_sid = start.call_sid
+    nonce = app.tokens.verify(start.custom_parameters.get("token"), call_sid, start.account_sid)
+    if nonce is None:
+        raise SecurityError(f"call {call_sid}: missing, malformed, expired or foreign token")
     expected = app.settings.twilio_account_sid
     if expected is not None and start.account_sid != expected:
-        raise SecurityError(f"call {start.call_sid}: stream from another account")
+        raise SecurityError(f"call {call_sid}: stream from another account")
+    if not await app.streams.redeem(call_sid, nonce, start.stream_sid, datetime.now(UTC)):
+        raise SecurityError(f"call {call_sid}: its one stream was used, or the token replaced")
 
 
 async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) -> None:
@@ -143,7 +167,8 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
             group.create_task(writer.run())
             reason = await call.run()
     finally:
-        del app.calls[start.call_sid]
+        if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
+            del app.calls[start.call_sid]
         app.metrics.call_ended(call.stats)
     logger.info(
         "call %s: ended (%s); %d frames in, %d media out, %d bad messages",

@@ -1,64 +1,86 @@
 """Twilio's HTTP webhooks: the voice webhook answers with TwiML, the status webhook records.
 
 Both are signed by Twilio; the signature is checked against the configured public URL, never
-against the URL the request arrived on (a proxy or tunnel rewrites that).
+against the URL the request arrived on (a proxy or tunnel rewrites that). Then the form must be
+about a call of our account (``TWILIO_ACCOUNT_SID``, when set): another account's request is
+refused with a 403 like a bad signature, before anything is stored or minted. A call from
+another account is not ours to answer, and a 403 shows up in that account's Twilio debugger.
+
+A call gets one stream token, ever (Twilio never reconnects a stream). A second voice webhook for
+a CallSid already answered, a replay of a captured request or a retry, is answered idempotently
+with the safety net alone: an apology and a hang-up, no stream, no token. That answer goes to
+whoever sent the request; if it is Twilio retrying, the caller hears an apology rather than
+Twilio's "application error", and either way nothing can open a second stream.
 """
 
 import logging
-import re
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection
 
-from telephony.errors import StorageError
+from telephony.errors import ProtocolError, StorageError
 from telephony.routing import route_call
 from telephony.services import Services, services
 from telephony.transcripts import CallDirection, CallStatus
-from telephony.twilio.twiml import connect_stream
+from telephony.twilio.forms import CallForm, parse_call_form
+from telephony.twilio.twiml import connect_stream, safety_net
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/twilio")
 
-_CALL_SID = re.compile(r"CA[0-9a-f]{32}")
-_ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
+_TWIML = "text/xml"
+_DEFAULT_DIRECTION = "inbound"
 
 
 @router.post("/voice")
 async def voice(request: Request) -> Response:
-    """A call arrived: answer with a media stream to the agent, and a safety net after it."""
-    app = services(request)
-    form = await _signed_form(request, app, "/twilio/voice")
-    call_sid = _field(form, "CallSid", _CALL_SID)
-    account_sid = _field(form, "AccountSid", _ACCOUNT_SID)
-    from_number = str(form.get("From", ""))
-    to_number = str(form.get("To", ""))
-    route = route_call(app.settings.default_agent, to_number=to_number, from_number=from_number)
-    await _record_status(app, form, call_sid)
+    """A call arrived: answer with a media stream to the agent, and a safety net after it.
 
+    The stream's token is granted in the shared database first: a call already granted gets the
+    safety net alone, and so does a call whose grant cannot be recorded (its stream could not be
+    admitted anyway: admission fails closed).
+    """
+    app = services(request)
+    form = await _call_form(request, app, "/twilio/voice")
+    call_sid = form.call_sid
+    token = app.tokens.mint(call_sid, form.account_sid)
+    try:
+        granted = await app.streams.grant(call_sid, token.nonce, datetime.now(UTC))
+    except StorageError:
+        logger.exception("call %s: could not record its stream grant; no stream", call_sid)
+        return Response(safety_net(), media_type=_TWIML)
+    if not granted:
+        logger.warning(
+            "call %s: voice webhook for a call already answered (replayed or retried); no stream",
+            call_sid,
+        )
+        return Response(safety_net(), media_type=_TWIML)
+    route = route_call(
+        app.settings.default_agent, to_number=form.to_number, from_number=form.from_number
+    )
+    await _record_status(app, form)
     twiml = connect_stream(
         stream_url(app, request),
         {
-            "token": app.tokens.mint(call_sid, account_sid),
-            "from": from_number,
-            "to": to_number,
+            "token": token.text,
+            "from": form.from_number,
+            "to": form.to_number,
             "agent": route.agent,
-            "direction": str(form.get("Direction", "inbound")),
+            "direction": form.direction or _DEFAULT_DIRECTION,
         },
     )
     logger.info("call %s: answering with agent %s", call_sid, route.agent)
-    return Response(twiml, media_type="text/xml")
+    return Response(twiml, media_type=_TWIML)
 
 
 @router.post("/status")
 async def status(request: Request) -> Response:
     """A call status callback: keep the newest status with the call."""
     app = services(request)
-    form = await _signed_form(request, app, "/twilio/status")
-    call_sid = _field(form, "CallSid", _CALL_SID)
-    await _record_status(app, form, call_sid)
+    form = await _call_form(request, app, "/twilio/status")
+    await _record_status(app, form)
     return Response(status_code=204)
 
 
@@ -75,7 +97,9 @@ def stream_url(app: Services, request: HTTPConnection) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/twilio/media"
 
 
-async def _signed_form(request: Request, app: Services, path: str) -> FormData:
+async def _call_form(request: Request, app: Services, path: str) -> CallForm:
+    """The signed form of a webhook about one of our calls: 403 for a bad signature or another
+    account, 400 for a form without a well-formed CallSid and AccountSid."""
     form = await request.form()
     if app.signatures is not None:
         url = public_origin(app, request) + path
@@ -86,35 +110,36 @@ async def _signed_form(request: Request, app: Services, path: str) -> FormData:
         if not app.signatures.webhook_valid(url, form, signature):
             logger.warning("refused a %s request: bad or missing Twilio signature", path)
             raise HTTPException(status_code=403, detail="invalid Twilio signature")
-    return form
-
-
-def _field(form: FormData, name: str, pattern: re.Pattern[str]) -> str:
-    value = form.get(name)
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise HTTPException(status_code=400, detail=f"missing or malformed {name}")
-    return value
-
-
-async def _record_status(app: Services, form: FormData, call_sid: str) -> None:
     try:
-        call_status = CallStatus(str(form.get("CallStatus")))
+        call = parse_call_form(form)
+    except ProtocolError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    ours = app.settings.twilio_account_sid
+    if ours is not None and call.account_sid != ours:
+        logger.warning("refused a %s request for call %s: another account", path, call.call_sid)
+        raise HTTPException(status_code=403, detail="not a call of this account")
+    return call
+
+
+async def _record_status(app: Services, form: CallForm) -> None:
+    try:
+        call_status = CallStatus(form.call_status)
     except ValueError:
-        logger.info("call %s: ignoring unknown call status", call_sid)
+        logger.info("call %s: ignoring unknown call status", form.call_sid)
         return
     try:
         await app.store.record_status(
-            call_sid,
+            form.call_sid,
             call_status,
             datetime.now(UTC),
-            account_sid=str(form.get("AccountSid", "")) or None,
-            from_number=str(form.get("From", "")) or None,
-            to_number=str(form.get("To", "")) or None,
-            direction=parse_direction(form.get("Direction")),
+            account_sid=form.account_sid,
+            from_number=form.from_number or None,
+            to_number=form.to_number or None,
+            direction=parse_direction(form.direction),
         )
     except StorageError:
         # The call must still be answered; the stream will create the call row.
-        logger.exception("call %s: could not record status", call_sid)
+        logger.exception("call %s: could not record status", form.call_sid)
 
 
 def parse_direction(value: object) -> CallDirection | None:

@@ -2,13 +2,19 @@
 
 - `values`: what goes in (`CallInfo`, `TurnRecord`) and comes out (`Transcript`, `Call`, `Turn`),
   and the enums (`EndReason`, `CallStatus`, `CallDirection`, `Speaker`).
-- `tables`: the SQLAlchemy models of the ``calls`` and ``call_turns`` tables.
+- `tables`: the SQLAlchemy models of the ``calls``, ``call_turns`` and ``call_streams`` tables.
 - `engine`: `create_engine(url)`, the engine settings for SQLite and PostgreSQL.
 - `store`: `TranscriptStore`, the async API the call path and the webhooks write through.
+- `streams`: `StreamLedger`, one stream per call across every process sharing the database.
+- `backlog`: `Backlog`, what the call path's writers still owe a database that is away.
+- `instances`: `InstanceLease`, which instance carries which call; calls a crash left open.
+- `sqlite_file`: `SqliteFile`, whether the SQLite file in use was deleted under the server.
+- `keeper`: `StorageKeeper`, the server's standing duties towards the database.
 """
 
 from telephony.transcripts.engine import create_engine
 from telephony.transcripts.store import TranscriptStore
+from telephony.transcripts.streams import StreamLedger
 from telephony.transcripts.values import (
     Call,
     CallDirection,
@@ -28,6 +34,7 @@ __all__ = [
     "CallStatus",
     "EndReason",
     "Speaker",
+    "StreamLedger",
     "Transcript",
     "TranscriptStore",
     "Turn",

@@ -3,6 +3,14 @@
 Status callbacks and the media stream may reach a call in any order, and concurrently: both
 write with an upsert on ``call_sid``, so whichever comes first creates the row and neither
 overwrites what only the other one knows.
+
+The call path's writes can be repeated safely, so that a writer may retry one whose outcome it
+could not learn (an outage, a connection lost at commit): a start is an upsert, a turn given
+its number is stored once under it, and the first end counts.
+
+Each store is one server instance (``instance_id``): the calls whose start it records are
+marked as carried by it until they end, so that calls left open by a crash can be told from
+calls another live instance is carrying (see ``instances``).
 """
 
 import logging
@@ -12,16 +20,18 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from telephony.errors import StorageError
-from telephony.transcripts.engine import create_engine
-from telephony.transcripts.tables import Base, CallRow, TurnRow
+from telephony.transcripts.backlog import Backlog
+from telephony.transcripts.engine import DATABASE_ERRORS, create_engine
+from telephony.transcripts.instances import new_instance_id
+from telephony.transcripts.sqlite_file import SqliteFile
+from telephony.transcripts.tables import Base, CallCarrierRow, CallRow, TurnRow
 from telephony.transcripts.values import (
     Call,
     CallDirection,
@@ -36,9 +46,6 @@ from telephony.transcripts.values import (
 logger = logging.getLogger(__name__)
 
 _SUPPORTED_DIALECTS = ("sqlite", "postgresql")
-
-# asyncpg lets socket errors (connection refused, timeouts) through SQLAlchemy unwrapped.
-_DATABASE_ERRORS = (SQLAlchemyError, OSError)
 
 _SCHEMA_LOCK = 0x7E1E_CA11
 """PostgreSQL advisory lock key held while creating tables, so that workers starting together
@@ -60,18 +67,27 @@ class TranscriptStore:
     ``__cause__``) or when it names a call the store does not have.
     """
 
-    def __init__(self, engine: AsyncEngine, *, owns_engine: bool = False) -> None:
-        """Use ``engine`` (see `create_engine`); `close` disposes of it only if ``owns_engine``."""
+    def __init__(
+        self, engine: AsyncEngine, *, owns_engine: bool = False, instance_id: str | None = None
+    ) -> None:
+        """Use ``engine`` (see `create_engine`); `close` disposes of it only if ``owns_engine``.
+        The store is the server instance ``instance_id``, a fresh one if not given."""
         if engine.dialect.name not in _SUPPORTED_DIALECTS:
             raise ValueError(f"unsupported database {engine.dialect.name!r}")
         self._engine = engine
         self._owns_engine = owns_engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.instance_id = instance_id or new_instance_id()
+        self.backlog = Backlog()
+        """What this process's writers still owe the database (see ``backlog``)."""
+        self._file = SqliteFile.of(engine.url)
 
     @classmethod
-    def from_url(cls, url: str | URL, **engine_options: Any) -> Self:
+    def from_url(
+        cls, url: str | URL, *, instance_id: str | None = None, **engine_options: Any
+    ) -> Self:
         """A store with an engine of its own, disposed of by `close`."""
-        return cls(create_engine(url, **engine_options), owns_engine=True)
+        return cls(create_engine(url, **engine_options), owns_engine=True, instance_id=instance_id)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -84,9 +100,17 @@ class TranscriptStore:
                 if connection.dialect.name == "postgresql":
                     await connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
                 await connection.run_sync(Base.metadata.create_all)
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             raise StorageError("could not create the transcript tables") from exc
+        if self._file is not None:
+            self._file.remember()
         logger.debug("transcript tables ready")
+
+    def problem(self) -> str | None:
+        """Why what is written cannot be kept (the SQLite file was deleted or replaced), for an
+        operator: no path, no personal data. None when nothing is known to be wrong. A database
+        that is only unreachable is no problem here: writes wait for it (``backlog``)."""
+        return self._file.check() if self._file is not None else None
 
     async def start_call(self, info: CallInfo) -> None:
         """Record that the media stream of a call started; calling it again changes nothing.
@@ -109,8 +133,16 @@ class TranscriptStore:
                 CallRow.started_at: func.coalesce(CallRow.started_at, new.started_at),
             },
         )
+        carrier = self._dialect_insert(CallCarrierRow).values(
+            call_sid=info.call_sid, instance_id=self.instance_id
+        )
+        carrier = carrier.on_conflict_do_update(
+            index_elements=[CallCarrierRow.call_sid],
+            set_={CallCarrierRow.instance_id: carrier.excluded.instance_id},
+        )
         async with self._transaction(f"start call {info.call_sid}") as session:
             await session.execute(stmt)
+            await session.execute(carrier)
         logger.debug("call %s: stream started", info.call_sid)
 
     async def record_status(
@@ -162,13 +194,19 @@ class TranscriptStore:
             await session.execute(stmt)
         logger.debug("call %s: status %s", call_sid, status)
 
-    async def add_turn(self, call_sid: str, turn: TurnRecord) -> int:
+    async def add_turn(self, call_sid: str, turn: TurnRecord, *, seq: int | None = None) -> int:
         """Store a finished turn and return its ``seq``: 1 for the first turn of the call, then 2...
 
-        Numbers come from a counter on the call row, bumped in the same transaction, so writers
-        of one call queue on that row and never get the same number. Written with two Core
-        statements rather than the ORM's unit of work: this runs for every turn of every call.
+        The call path numbers its turns as they are spoken and passes ``seq``: the turn is stored
+        under that number, whenever it is written; a turn already stored under it is left as it
+        was (a repeated write). Without ``seq`` the turn gets the next number after every one
+        used so far. Numbers come from a counter on the call row, bumped in the same
+        transaction, so writers of one call queue on that row and never get the same number.
+        Written with two Core statements rather than the ORM's unit of work: this runs for every
+        turn of every call.
         """
+        if seq is not None:
+            return await self._add_numbered_turn(call_sid, turn, seq)
         try:
             async with self._engine.begin() as connection:
                 bumped = await connection.execute(
@@ -185,18 +223,52 @@ class TranscriptStore:
                     insert(TurnRow),
                     {"call_id": call_id, "seq": seq, **turn.model_dump()},
                 )
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             raise StorageError(f"could not add a turn to call {call_sid}") from exc
         logger.debug("call %s: turn %d stored (%s)", call_sid, seq, turn.speaker)
         return seq
 
+    async def _add_numbered_turn(self, call_sid: str, turn: TurnRecord, seq: int) -> int:
+        if seq < 1:
+            raise ValueError(f"turn numbers start at 1, not {seq}")
+        try:
+            async with self._engine.begin() as connection:
+                bumped = await connection.execute(
+                    update(CallRow)
+                    .where(CallRow.call_sid == call_sid)
+                    .values(
+                        turn_count=case((CallRow.turn_count < seq, seq), else_=CallRow.turn_count)
+                    )
+                    .returning(CallRow.id)
+                )
+                call_id = bumped.scalar_one_or_none()
+                if call_id is None:
+                    raise StorageError(f"no call {call_sid} to add a turn to")
+                await connection.execute(
+                    self._dialect_insert(TurnRow)
+                    .values(call_id=call_id, seq=seq, **turn.model_dump())
+                    .on_conflict_do_nothing(index_elements=[TurnRow.call_id, TurnRow.seq])
+                )
+        except DATABASE_ERRORS as exc:
+            raise StorageError(f"could not add turn {seq} to call {call_sid}") from exc
+        logger.debug("call %s: turn %d stored (%s)", call_sid, seq, turn.speaker)
+        return seq
+
     async def end_call(self, call_sid: str, reason: EndReason, ended_at: datetime) -> bool:
-        """Record how a call ended. The first end counts: returns False if the call had ended."""
+        """Record how a call ended. The first end counts: returns False if the call had ended.
+
+        Except over a server-lost end, which was only presumed by another instance
+        (``instances``): the carrier's own end replaces it. The call's carrier is forgotten.
+        """
         _require_aware(ended_at)
+        open_or_presumed: ColumnElement[bool] = CallRow.ended_at.is_(None)
+        if reason is not EndReason.SERVER_LOST:
+            open_or_presumed = or_(open_or_presumed, CallRow.end_reason == EndReason.SERVER_LOST)
         async with self._transaction(f"end call {call_sid}") as session:
+            await session.execute(delete(CallCarrierRow).where(CallCarrierRow.call_sid == call_sid))
             ended = await session.execute(
                 update(CallRow)
-                .where(CallRow.call_sid == call_sid, CallRow.ended_at.is_(None))
+                .where(CallRow.call_sid == call_sid, open_or_presumed)
                 .values(ended_at=ended_at, end_reason=reason)
                 .returning(CallRow.id)
                 .execution_options(synchronize_session=False)
@@ -240,6 +312,11 @@ class TranscriptStore:
     ) -> None:
         await self.close()
 
+    def _dialect_insert(self, table: type[Base]) -> sqlite.Insert | postgresql.Insert:
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
     def _insert(self) -> sqlite.Insert | postgresql.Insert:
         if self._engine.dialect.name == "postgresql":
             return postgresql.insert(CallRow)
@@ -250,7 +327,7 @@ class TranscriptStore:
         try:
             async with self._sessions.begin() as session:
                 yield session
-        except _DATABASE_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             raise StorageError(f"could not {action}") from exc
 
 

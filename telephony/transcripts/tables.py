@@ -1,4 +1,6 @@
-"""The transcript tables: ``calls`` and ``call_turns``.
+"""The transcript tables, ``calls`` and ``call_turns``, and ``call_streams``: which call was given
+a stream token and which stream used it; ``server_instances`` and ``call_carriers``: which server
+process carries which open call, and whether it is still alive.
 
 They live in the same database as google-adk's session tables (``sessions``, ``events``,
 ``app_states``, ``user_states``, ``adk_internal_metadata``), so they have their own `MetaData`
@@ -129,3 +131,54 @@ class TurnRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)
 
     call: Mapped[CallRow] = relationship(back_populates="turns", lazy="raise")
+
+
+class CallStreamRow(Base):
+    """The one media stream a call may have: granted by its voice webhook, used by one stream.
+
+    Its own table, not columns of ``calls``: ``create_schema`` adds missing tables to an existing
+    database but never alters one, and a status callback may create a ``calls`` row first.
+    """
+
+    __tablename__ = "call_streams"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    """The nonce of the one stream token the call was given."""
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stream_sid: Mapped[str | None] = mapped_column(String(64))
+    """The stream that used the token; None until one did."""
+    streamed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InstanceRow(Base):
+    """A server process sharing the database, and how long its word that it is alive holds.
+
+    Each instance renews its lease while it runs (``instances.InstanceLease``); calls carried by
+    an instance whose lease ran out were left open by a crash and may be closed by any other.
+    """
+
+    __tablename__ = "server_instances"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The last time the instance said it was alive."""
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    """Until when that holds; after it, the instance is presumed gone."""
+
+
+class CallCarrierRow(Base):
+    """Which instance carries an open call: written with the call's start, removed at its end.
+
+    Its own table, not a column of ``calls`` (``create_schema`` never alters an existing table);
+    it holds open calls only, so finding those a dead instance left behind stays cheap.
+    """
+
+    __tablename__ = "call_carriers"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    instance_id: Mapped[str] = mapped_column(String(64))

@@ -32,6 +32,10 @@ class EndReason(StrEnum):
     """A limit ran out: stream start, silence or the longest allowed call."""
     INTERNAL_ERROR = "internal_error"
     """A bug in this server ended the call."""
+    SERVER_LOST = "server_lost"
+    """The server carrying the call stopped without ending it (a crash, a lost machine): set by
+    another, or the restarted, instance once the carrier's lease ran out. Provisional: should
+    the carrier turn out to be alive (only cut off from the database), its own end replaces it."""
 
 
 class CallStatus(StrEnum):

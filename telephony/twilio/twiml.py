@@ -1,5 +1,11 @@
-"""TwiML the server answers with (built with the twilio library, no I/O)."""
+"""TwiML the server answers with (built with the twilio library, no I/O).
 
+The twilio library escapes markup but writes any character it is given, and XML 1.0 cannot carry
+most control characters, U+FFFE or U+FFFF: one of them in a ``<Parameter>`` value makes the whole
+document malformed and Twilio fails the call. Every value is cleaned here, whoever built it.
+"""
+
+import re
 from collections.abc import Mapping
 
 from twilio.twiml.voice_response import Connect, VoiceResponse
@@ -8,19 +14,45 @@ SAFETY_NET_MESSAGE = (
     "Sorry, we could not continue this call right now. Please call again a little later. Goodbye."
 )
 
+MAX_PARAMETER_CHARS = 499
+"""Twilio's limit on a ``<Parameter>``: its name and value together, under 500 characters."""
+
+_NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+"""C0 and C1 controls (tab and newline included: no caller id holds one), lone surrogates and
+the two non-characters XML 1.0 excludes."""
+
+
+def clean_text(value: str, max_chars: int) -> str:
+    """``value`` without the characters `_NOT_TEXT` names, cut to ``max_chars`` characters."""
+    return _NOT_TEXT.sub("", value)[:max_chars]
+
 
 def connect_stream(stream_url: str, parameters: Mapping[str, str]) -> str:
     """A bidirectional media stream to ``stream_url`` carrying ``parameters``, then a safety net.
 
-    Twilio runs what follows ``</Connect>`` only when the stream ends while the caller is still
-    on the line (a model failure, say): never leave them in dead air.
+    Each parameter value is cleaned with `clean_text` and cut to fit Twilio's limit; the names
+    are the server's own. Twilio runs what follows ``</Connect>`` only when the stream ends while
+    the caller is still on the line (a model failure, say): never leave them in dead air.
     """
     response = VoiceResponse()
     connect = Connect()
     stream = connect.stream(url=stream_url)
     for name, value in parameters.items():
-        stream.parameter(name=name, value=value)
+        if clean_text(name, MAX_PARAMETER_CHARS) != name:
+            raise ValueError("a parameter name must be plain text")
+        stream.parameter(name=name, value=clean_text(value, MAX_PARAMETER_CHARS - len(name)))
     response.append(connect)
+    _append_safety_net(response)
+    return str(response)
+
+
+def safety_net() -> str:
+    """The safety net alone: an apology and a hang-up, for a call that gets no stream."""
+    response = VoiceResponse()
+    _append_safety_net(response)
+    return str(response)
+
+
+def _append_safety_net(response: VoiceResponse) -> None:
     response.say(SAFETY_NET_MESSAGE)
     response.hangup()
-    return str(response)
