@@ -17,7 +17,7 @@ import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from starlette.requests import HTTPConnection
+from starlette.requests import ClientDisconnect, HTTPConnection
 
 from telephony.errors import ProtocolError, StorageError
 from telephony.routing import route_call
@@ -100,7 +100,10 @@ def stream_url(app: Services, request: HTTPConnection) -> str:
 async def _call_form(request: Request, app: Services, path: str) -> CallForm:
     """The signed form of a webhook about one of our calls: 403 for a bad signature or another
     account, 400 for a form without a well-formed CallSid and AccountSid."""
-    form = await request.form()
+    try:
+        form = await request.form()
+    except ClientDisconnect as exc:  # gave up mid-body (or was cut at the read deadline)
+        raise HTTPException(status_code=400, detail="incomplete request") from exc
     if app.signatures is not None:
         url = public_origin(app, request) + path
         query = request.url.query
