@@ -5,9 +5,9 @@ form to each (``mediaChunks`` vs ``realtime_input.audio``, text as content vs re
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import pytest
 from google.adk.agents import Agent
@@ -27,12 +27,23 @@ from twins.gemini_live import (
     ModelStyle,
     Pacing,
 )
-from twins.gemini_live.config import DEFAULT_GREETING
+from twins.gemini_live.conversation import RECEPTIONIST
 from twins.speech import speech_like
 
 MODEL_25 = "gemini-2.5-flash-native-audio-preview-09-2025"
 MODEL_3X = "gemini-3.1-flash-live-preview"
 TIMEOUT = 15.0  # only against hangs
+
+IDEALISED_FAST = EmulatorConfig.idealised(pacing=Pacing(speed=20.0))
+"""These tests pin the idealised behaviour, whatever the default profile is."""
+
+
+@pytest.fixture
+async def live_emulator() -> AsyncIterator[LiveEmulator]:
+    """The idealised emulator, replying at 20x real time."""
+    async with LiveEmulator(IDEALISED_FAST) as emulator:
+        yield emulator
+
 
 pytestmark = [
     pytest.mark.parametrize("model", [MODEL_25, MODEL_3X], ids=["2.5", "3.x"]),
@@ -53,13 +64,18 @@ class LiveRun:
     """One ``run_live`` on a fresh ADK session; its events are collected in the background."""
 
     def __init__(
-        self, emulator: LiveEmulator, model: str, *, via_environment: bool = False
+        self,
+        emulator: LiveEmulator,
+        model: str,
+        *,
+        via_environment: bool = False,
+        tools: Sequence[Callable[..., Any]] = (lookup_order,),
     ) -> None:
         self.agent = Agent(
             name="receptionist",
             model=model if via_environment else emulator.adk_model(model),
             instruction="You answer the phone for a shop.",
-            tools=[lookup_order],
+            tools=list(tools),
         )
         self.queue = LiveRequestQueue()
         self.events: list[Event] = []
@@ -197,7 +213,7 @@ async def test_text_turn_at_start_gets_the_greeting(
         run.say("A caller is on the line. Greet them.")
         await run.turns(1)
 
-    assert run.output_text() == [DEFAULT_GREETING]
+    assert run.output_text() == [RECEPTIONIST.greeting]
     assert any(e.usage_metadata for e in run.events)
     [text] = live_emulator.record.last.texts
     assert text.text == "A caller is on the line. Greet them."
@@ -206,7 +222,7 @@ async def test_text_turn_at_start_gets_the_greeting(
 
 
 async def test_caller_speaking_over_a_reply_interrupts_it(model: str) -> None:
-    config = EmulatorConfig(pacing=Pacing(speed=2.0, burst_ms=0))
+    config = EmulatorConfig.idealised(pacing=Pacing(speed=2.0, burst_ms=0))
     async with LiveEmulator(config) as emulator, LiveRun(emulator, model) as run:
         emulator.script.next_reply(words=40)
         emulator.script.next_reply("Sure.")
@@ -291,5 +307,5 @@ async def test_plain_model_name_through_the_environment(
         run.say("Hello?")
         await run.turns(1)
 
-    assert run.output_text() == [DEFAULT_GREETING]
+    assert run.output_text() == [RECEPTIONIST.greeting]
     assert live_emulator.record.last.model == model

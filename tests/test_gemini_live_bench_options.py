@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.test_gemini_live_server import (
+    IDEALISED_FAST,
     Message,
     RawClient,
     audio_messages,
@@ -16,9 +17,10 @@ from tests.test_gemini_live_server import (
 )
 from twins.gemini_live import EmulatorConfig, LiveEmulator, Pacing
 from twins.gemini_live.brain import plan_reply
-from twins.gemini_live.config import DEFAULT_GREETING
+from twins.gemini_live.conversation import RECEPTIONIST
 from twins.speech import speech_like
 
+GREETING = RECEPTIONIST.greeting or ""
 FRAME_BYTES = 640  # 20 ms of 16 kHz PCM16
 SPEECH = speech_like(1.0, 16000).astype("<i2").tobytes()
 SILENCE = bytes(2 * 16000)
@@ -52,7 +54,7 @@ async def speak(client: RawClient, pcm: bytes) -> None:
 
 
 async def test_each_reply_is_tagged_with_its_connection_when_asked() -> None:
-    config = EmulatorConfig(tag_transcripts=True, pacing=Pacing.unpaced())
+    config = EmulatorConfig.idealised(tag_transcripts=True, pacing=Pacing.unpaced())
     async with LiveEmulator(config) as emulator:
         async with raw_client(emulator) as client:
             first = await greeting(client)
@@ -61,24 +63,24 @@ async def test_each_reply_is_tagged_with_its_connection_when_asked() -> None:
         async with raw_client(emulator) as client:
             second = await greeting(client)
 
-    assert said(first) == "[c0] " + DEFAULT_GREETING
-    assert said(reply) == "[c0] " + config.replies[0]
-    assert said(second) == "[c1] " + DEFAULT_GREETING
+    assert said(first) == "[c0] " + GREETING
+    assert said(reply) == "[c0] " + RECEPTIONIST.exchanges[0].answer(None)
+    assert said(second) == "[c1] " + GREETING
     # The tag is text only: the audio is as long as the untagged greeting's.
-    plan = plan_reply(DEFAULT_GREETING, words_per_second=2.75, chunk_ms=40, seed=0)
-    assert audio_bytes(second) == sum(len(chunk.pcm) for chunk in plan.chunks)
+    plan = plan_reply(GREETING, words_per_second=2.75, seed=0)
+    assert audio_bytes(second) == len(plan.pcm)
 
 
-async def test_replies_are_not_tagged_by_default(live_emulator: LiveEmulator) -> None:
-    async with raw_client(live_emulator) as client:
+async def test_replies_are_not_tagged_by_default() -> None:
+    async with LiveEmulator(IDEALISED_FAST) as live_emulator, raw_client(live_emulator) as client:
         received = await greeting(client)
 
-    assert said(received) == DEFAULT_GREETING
+    assert said(received) == GREETING
     assert live_emulator.record.last.timings is None
 
 
 async def test_timing_logs_follow_the_audio_in_and_out() -> None:
-    config = EmulatorConfig(record_timings=True, pacing=Pacing.unpaced())
+    config = EmulatorConfig.idealised(record_timings=True, pacing=Pacing.unpaced())
     async with LiveEmulator(config) as emulator, raw_client(emulator) as client:
         before = time.monotonic()
         received = await greeting(client)
@@ -107,7 +109,7 @@ async def test_timing_logs_follow_the_audio_in_and_out() -> None:
 
 
 async def test_an_interruption_is_logged_between_the_chunks_it_cut() -> None:
-    config = EmulatorConfig(record_timings=True, pacing=Pacing(speed=20.0))
+    config = EmulatorConfig.idealised(record_timings=True, pacing=Pacing(speed=20.0))
     async with LiveEmulator(config) as emulator, raw_client(emulator) as client:
         emulator.script.next_reply(words=60)  # the greeting: long enough to talk over
         await client.setup(outputAudioTranscription={})
@@ -124,7 +126,7 @@ async def test_an_interruption_is_logged_between_the_chunks_it_cut() -> None:
 
 
 async def test_forgetting_closed_connections_keeps_the_numbering() -> None:
-    async with LiveEmulator(EmulatorConfig(pacing=Pacing.unpaced())) as emulator:
+    async with LiveEmulator(EmulatorConfig.idealised(pacing=Pacing.unpaced())) as emulator:
         for _ in range(2):
             async with raw_client(emulator) as client:
                 await client.setup()
@@ -140,7 +142,7 @@ async def test_forgetting_closed_connections_keeps_the_numbering() -> None:
 
 
 async def test_replies_prepared_ahead_sound_the_same() -> None:
-    config = EmulatorConfig(pacing=Pacing.unpaced())
+    config = EmulatorConfig.idealised(pacing=Pacing.unpaced())
     heard = []
     for prepare in (False, True):
         async with LiveEmulator(config) as emulator:

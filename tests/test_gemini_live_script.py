@@ -5,15 +5,21 @@ from typing import Any
 import pytest
 
 from twins.gemini_live import (
+    QUOTA_EXCEEDED,
+    AfterGenerationComplete,
     AfterTurns,
     BeforeFirstHandle,
+    DuringToolCall,
     Immediately,
     MidReply,
     NextTurn,
+    OnSetup,
+    Pacing,
     Record,
     Script,
+    WhileCallerSpeaks,
 )
-from twins.gemini_live.script import CallTool, Close, GoAway
+from twins.gemini_live.script import CallTool, Close, GoAway, Moment
 
 
 def test_actions_are_taken_once_at_their_moment() -> None:
@@ -101,3 +107,34 @@ async def test_waiting_on_the_record() -> None:
 def test_close_codes_a_server_cannot_send_are_refused(code: int) -> None:
     with pytest.raises(ValueError, match="not a close code"):
         Script().close(code)
+
+
+def test_single_decisions_are_queued_and_taken_once() -> None:
+    script = Script()
+    script.decide_late_interruption(True)
+    script.decide_late_interruption(False)
+    script.late_input_transcription()
+    script.pace_next_reply(Pacing.unpaced())
+
+    assert [script.take_late_interruption() for _ in range(3)] == [True, False, None]
+    assert [script.take_late_input() for _ in range(2)] == [True, None]
+    assert script.take_pacing() == Pacing.unpaced()
+    assert script.take_pacing() is None
+
+
+def test_a_refusal_closes_at_setup() -> None:
+    script = Script()
+    script.refuse_setup(QUOTA_EXCEEDED, connection=2)
+
+    assert script.take(OnSetup(), connection=1) == []
+    assert script.take(OnSetup(), connection=2) == [Close(1011, QUOTA_EXCEEDED.reason)]
+
+
+@pytest.mark.parametrize(
+    "moment", [AfterGenerationComplete(), DuringToolCall(), WhileCallerSpeaks()]
+)
+def test_new_moments_take_closes_and_go_aways(moment: Moment) -> None:
+    script = Script()
+    script.go_away(3.0, when=moment)
+
+    assert script.take(moment, connection=0) == [GoAway(3.0)]

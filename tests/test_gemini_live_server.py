@@ -25,13 +25,26 @@ from twins.gemini_live import (
     LiveEmulator,
     MidReply,
     OnSetup,
+    Pacing,
 )
+from twins.gemini_live.conversation import RECEPTIONIST
 from twins.gemini_live.server import LIVE_PATH
 from twins.speech import speech_like
 
 MODEL_25 = "models/gemini-live-2.5-flash-preview"
 MODEL_3X = "models/gemini-3.1-flash-live-preview"
 TIMEOUT = 10.0  # only against hangs
+
+IDEALISED_FAST = EmulatorConfig.idealised(pacing=Pacing(speed=20.0))
+"""These tests pin the idealised behaviour, whatever the default profile is."""
+
+
+@pytest.fixture
+async def live_emulator() -> AsyncIterator[LiveEmulator]:
+    """The idealised emulator, replying at 20x real time."""
+    async with LiveEmulator(IDEALISED_FAST) as emulator:
+        yield emulator
+
 
 Message = dict[str, Any]
 
@@ -134,7 +147,7 @@ async def test_a_missing_api_key_is_refused_with_1008(live_emulator: LiveEmulato
 
 
 async def test_an_unlisted_api_key_is_refused_with_1007() -> None:
-    async with LiveEmulator(EmulatorConfig(api_keys=frozenset({"good"}))) as emulator:
+    async with LiveEmulator(EmulatorConfig.idealised(api_keys=frozenset({"good"}))) as emulator:
         async with raw_client(emulator, api_key="bad") as client:
             closed = await client.closed()
         async with raw_client(emulator, api_key="good") as client:
@@ -168,7 +181,7 @@ async def test_an_unknown_message_is_refused_with_1007(live_emulator: LiveEmulat
 
 
 async def test_unknown_messages_can_be_ignored() -> None:
-    config = EmulatorConfig(reject_unknown_messages=False)
+    config = EmulatorConfig.idealised(reject_unknown_messages=False)
     async with LiveEmulator(config) as emulator, raw_client(emulator) as client:
         await client.setup()
         await client.send({"bogus_message": {}})
@@ -208,7 +221,7 @@ async def test_a_spoken_turn_with_the_2_5_wire_form(live_emulator: LiveEmulator)
         for m in received
         if "outputTranscription" in m.get("serverContent", {})
     )
-    assert said == live_emulator.config.replies[0]
+    assert said == RECEPTIONIST.exchanges[0].answer(None)  # no tool declared: its fallback
     assert audio_messages(received)
     assert "generationComplete" in received[-2]["serverContent"]
     assert received[-1]["usageMetadata"]["totalTokenCount"] > 0

@@ -5,8 +5,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twins.gemini_live.brain import plan_reply
-from twins.gemini_live.events import OUTPUT_RATE
 from twins.gemini_live.vad import (
     EnergyVad,
     SpeechEnded,
@@ -139,15 +137,3 @@ def test_other_sample_rates() -> None:
     events = EnergyVad().feed(pcm, 8000)
 
     assert [type(e) for e in events] == [SpeechStarted, SpeechEnded]
-
-
-def test_reply_plan_paces_words_with_the_audio() -> None:
-    text = "Your order has shipped and should arrive on Thursday."
-    plan = plan_reply(text, words_per_second=2.5, chunk_ms=40, seed=0)
-
-    chunk_bytes = 2 * OUTPUT_RATE * 40 // 1000
-    assert plan.audio_ms == pytest.approx(9 / 2.5 * 1000, abs=1)
-    assert all(len(c.pcm) == chunk_bytes for c in plan.chunks[:-1])
-    assert "".join(w for c in plan.chunks for w in c.words) == text
-    starts = [i for i, c in enumerate(plan.chunks) for _ in c.words]
-    assert starts == [int(i / 2.5 * 1000 // 40) for i in range(9)]

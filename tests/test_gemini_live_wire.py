@@ -252,7 +252,19 @@ SERVER_MESSAGES = {
         [messages.FunctionCall("c1", "lookup_order", {"order_id": "A1"})]
     ),
     "session_resumption_update": messages.session_resumption_update("h-1"),
+    "not_resumable": messages.session_resumption_update(None),
     "go_away": messages.go_away(1.5),
+    "tool_call_cancellation": messages.tool_call_cancellation(["c1", "c2"]),
+    "audio_parts": messages.model_turn([PCM, PCM, PCM]),
+    "audio_with_the_end_of_the_turn": messages.model_turn(
+        [PCM],
+        generation_complete=True,
+        turn_complete=True,
+        usage=messages.Usage(10, 96, 64),
+        interaction_status=messages.IDLE,
+    ),
+    "audio_with_usage": messages.model_turn([PCM], usage=messages.Usage(1, 2, 3)),
+    "turn_complete_with_status": messages.turn_complete(interaction_status=messages.IDLE),
 }
 
 

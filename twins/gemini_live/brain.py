@@ -1,10 +1,10 @@
 """The default conversational behaviour: what the emulated model hears, says and counts.
 
-Not a language model. It "hears" the next caller phrase from a list, answers with the next reply
-from another list (or what the script asks for), and speaks it as speech-like 24 kHz audio whose
-length follows from the word count at a fixed speaking rate. Each word's transcription is tied to
-the audio chunk in which the word starts, so transcription and audio stay in step as a real voice
-model's do.
+Not a language model. It follows the configured ``Conversation``: the caller's next turn is heard
+as the next exchange's caller phrase, the model answers with its reply (or what the script asks
+for), and speaks it as speech-like 24 kHz audio whose length follows from the word count at a
+fixed speaking rate. Each word starts at a known point of that audio, so transcriptions can be
+sent in step with the audio, or deliberately out of step (``delivery.py``).
 """
 
 import dataclasses
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from twins.gemini_live.config import EmulatorConfig
+from twins.gemini_live.conversation import Exchange
 from twins.gemini_live.events import OUTPUT_RATE
 from twins.gemini_live.messages import Usage
 from twins.gemini_live.script import Script
@@ -26,39 +27,30 @@ _SEEDS = 8  # distinct reply voices; audio is cached per (duration, seed)
 
 
 @dataclass(frozen=True)
-class ReplyChunk:
-    """One audio message of a reply and the transcription pieces sent with it."""
+class ReplyPlan:
+    """A reply to speak: its audio and where in it each word starts."""
 
+    text: str
     pcm: bytes
     words: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ReplyPlan:
-    text: str
-    chunks: tuple[ReplyChunk, ...]
+    """The words as transcription pieces: every word after the first has its leading space."""
+    word_starts_ms: tuple[float, ...]
 
     @property
     def audio_ms(self) -> float:
-        return sum(len(c.pcm) for c in self.chunks) / 2 / OUTPUT_RATE * 1000.0
+        return len(self.pcm) / 2 / OUTPUT_RATE * 1000.0
 
 
-def plan_reply(text: str, *, words_per_second: float, chunk_ms: int, seed: int) -> ReplyPlan:
-    """Cut the spoken ``text`` into ``chunk_ms`` audio chunks with the words each one starts."""
+def plan_reply(text: str, *, words_per_second: float, seed: int) -> ReplyPlan:
+    """Synthesize ``text`` spoken at ``words_per_second``: word ``i`` starts at ``i / rate``."""
     words = text.split()
     duration_ms = max(1, math.ceil(len(words) / words_per_second * 1000.0))
-    pcm = _speech(duration_ms, seed)
-    chunk_bytes = 2 * OUTPUT_RATE * chunk_ms // 1000
-    count = max(1, math.ceil(len(pcm) / chunk_bytes))
-    pieces: list[list[str]] = [[] for _ in range(count)]
-    for i, word in enumerate(words):
-        start_ms = i / words_per_second * 1000.0
-        pieces[min(count - 1, int(start_ms // chunk_ms))].append(word if i == 0 else " " + word)
-    chunks = tuple(
-        ReplyChunk(pcm[i * chunk_bytes : (i + 1) * chunk_bytes], tuple(pieces[i]))
-        for i in range(count)
+    return ReplyPlan(
+        text,
+        _speech(duration_ms, seed),
+        tuple(word if i == 0 else " " + word for i, word in enumerate(words)),
+        tuple(i / words_per_second * 1000.0 for i in range(len(words))),
     )
-    return ReplyPlan(text, chunks)
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,7 +67,7 @@ def audio_tokens(ms: float) -> int:
 
 
 @dataclass
-class Conversation:
+class Memory:
     """The model's memory of one session: what a resumption handle restores."""
 
     turns: int = 0
@@ -83,7 +75,7 @@ class Conversation:
     context_audio_tokens: int = 0
     spoke: bool = False
 
-    def snapshot(self) -> "Conversation":
+    def snapshot(self) -> "Memory":
         return dataclasses.replace(self)
 
     def heard_text(self, text: str) -> None:
@@ -92,60 +84,66 @@ class Conversation:
     def heard_audio(self, ms: float) -> None:
         self.context_audio_tokens += audio_tokens(ms)
 
-    def spoke_reply(self, plan: ReplyPlan) -> Usage:
-        """Count a finished reply; return the usage of the turn that produced it."""
-        usage = Usage(
+    def usage(self, audio_ms: float) -> Usage:
+        """The usage of a turn that spoke ``audio_ms`` of audio, given what was heard so far."""
+        return Usage(
             prompt_text=self.context_text_tokens,
             prompt_audio=self.context_audio_tokens,
-            response_audio=audio_tokens(plan.audio_ms),
+            response_audio=audio_tokens(audio_ms),
         )
+
+    def spoke_turn(self, usage: Usage) -> None:
+        """Count a completed turn whose usage was ``usage``."""
         self.context_audio_tokens += usage.response_audio
         self.turns += 1
         self.spoke = True
-        return usage
 
 
 class Brain:
-    """Chooses transcriptions and replies; shared by all connections of one emulator."""
+    """Chooses what is heard and said; shared by all connections of one emulator, so that the
+    conversation goes on across resumptions and agent hand-overs."""
 
     def __init__(self, config: EmulatorConfig, script: Script) -> None:
         self._config = config
         self._script = script
-        self._phrases = itertools.cycle(config.caller_phrases)
-        self._replies = itertools.cycle(config.replies)
-        self._filler = itertools.cycle(" ".join(config.replies).split())
+        conversation = config.conversation
+        self._exchanges = itertools.cycle(conversation.exchanges)
+        self._filler = itertools.cycle(" ".join(conversation.texts).split())
         self._seeds = itertools.count()
 
-    def hear(self) -> str:
-        """What the caller said in the turn that just ended."""
-        return self._script.take_transcription() or next(self._phrases)
+    def hear(self) -> tuple[str, Exchange]:
+        """The caller's next turn: what they are heard to say (the script may set it) and the
+        exchange the model answers it with."""
+        exchange = self.next_exchange()
+        return self._script.take_transcription() or exchange.caller, exchange
 
-    def reply_text(self, *, opening: bool) -> str:
-        """The next reply; ``opening`` when it answers a text turn at the start of a session."""
+    def next_exchange(self) -> Exchange:
+        """The exchange that answers the next input (spoken or typed)."""
+        return next(self._exchanges)
+
+    def reply_text(self, exchange: Exchange | None, *, opening: bool, result: str | None) -> str:
+        """The next reply: scripted, the greeting when ``opening``, or ``exchange``'s answer
+        (with the tool's ``result``); with no exchange, the next exchange's answer."""
         spec = self._script.take_reply()
         if spec is not None:
             if spec.text is not None:
                 return spec.text
             assert spec.words is not None
             return " ".join(next(self._filler) for _ in range(spec.words)).rstrip(".,?!") + "."
-        if opening and self._config.greeting:
-            return self._config.greeting
-        return next(self._replies)
+        greeting = self._config.conversation.greeting
+        if opening and greeting:
+            return greeting
+        return (exchange or self.next_exchange()).answer(result)
 
     def prepare(self) -> None:
-        """Synthesize the greeting and every reply in every voice now (the audio is cached), so
-        that no reply waits for synthesis, and no synthesis competes with serving, later."""
-        config = self._config
-        texts = dict.fromkeys(
-            (config.greeting, *config.replies) if config.greeting else config.replies
-        )
-        for text in texts:
+        """Synthesize every text of the conversation in every voice now (the audio is cached),
+        so that no reply waits for synthesis, and no synthesis competes with serving, later."""
+        for text in self._config.conversation.texts:
             for voice in range(_SEEDS):
                 plan_reply(
                     text,
-                    words_per_second=config.words_per_second,
-                    chunk_ms=config.reply_chunk_ms,
-                    seed=config.seed + voice,
+                    words_per_second=self._config.words_per_second,
+                    seed=self._config.seed + voice,
                 )
 
     def planner(self, text: str) -> Callable[[], ReplyPlan]:
@@ -154,6 +152,5 @@ class Brain:
             plan_reply,
             text,
             words_per_second=self._config.words_per_second,
-            chunk_ms=self._config.reply_chunk_ms,
             seed=self._config.seed + next(self._seeds) % _SEEDS,
         )

@@ -35,6 +35,22 @@ InputForm = Literal["mediaChunks", "audio", "video"]
 
 
 @dataclass(frozen=True)
+class ActivityDetection:
+    """``setup.realtimeInputConfig``: how the server detects the caller's speech.
+
+    Sensitivities are the enum names (``START_SENSITIVITY_LOW``...); None where not given.
+    ``interrupts``: False with ``activityHandling: NO_INTERRUPTION`` (speech does not barge in).
+    """
+
+    disabled: bool = False
+    start_sensitivity: str | None = None
+    end_sensitivity: str | None = None
+    prefix_padding_ms: int | None = None
+    silence_duration_ms: int | None = None
+    interrupts: bool = True
+
+
+@dataclass(frozen=True)
 class Setup:
     """The first message: model, generation config, tools and session options."""
 
@@ -46,12 +62,16 @@ class Setup:
     resumption_handle: str | None
     input_transcription: bool
     output_transcription: bool
-    automatic_activity_detection: bool
+    activity: ActivityDetection
     raw: JsonObject
 
     @property
     def style(self) -> ModelStyle:
         return ModelStyle.of(self.model)
+
+    @property
+    def automatic_activity_detection(self) -> bool:
+        return not self.activity.disabled
 
 
 @dataclass(frozen=True)

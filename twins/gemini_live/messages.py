@@ -39,6 +39,10 @@ class Usage:
         return self.response_audio + self.response_text
 
 
+IDLE = "IDLE"
+"""``interactionStatus`` when the model has finished all processing (google-genai 2.34)."""
+
+
 def encode(message: JsonObject) -> str:
     """Serialise a message for one WebSocket text frame."""
     return json.dumps(message, separators=(",", ":"))
@@ -50,9 +54,35 @@ def setup_complete(session_id: str) -> JsonObject:
 
 def model_audio(pcm: bytes, mime_type: str = OUTPUT_MIME_TYPE) -> JsonObject:
     """One chunk of the model's spoken reply."""
-    data = base64.b64encode(pcm).decode("ascii")
-    part = {"inlineData": {"mimeType": mime_type, "data": data}}
-    return {"serverContent": {"modelTurn": {"parts": [part]}}}
+    return model_turn([pcm], mime_type=mime_type)
+
+
+def model_turn(
+    pcms: Sequence[bytes],
+    *,
+    generation_complete: bool = False,
+    turn_complete: bool = False,
+    usage: Usage | None = None,
+    interaction_status: str | None = None,
+    mime_type: str = OUTPUT_MIME_TYPE,
+) -> JsonObject:
+    """Audio chunks as the parts of one message, optionally with the turn's end flags and its
+    usage: all valid together ("Can be set alongside content", google-genai ``turn_complete``)."""
+    parts = [
+        {"inlineData": {"mimeType": mime_type, "data": base64.b64encode(pcm).decode("ascii")}}
+        for pcm in pcms
+    ]
+    content: JsonObject = {"modelTurn": {"parts": parts}}
+    if generation_complete:
+        content["generationComplete"] = True
+    if turn_complete:
+        content["turnComplete"] = True
+        if interaction_status is not None:
+            content["interactionStatus"] = interaction_status
+    message: JsonObject = {"serverContent": content}
+    if usage is not None:
+        message["usageMetadata"] = usage_metadata(usage)
+    return message
 
 
 def input_transcription(text: str, *, finished: bool | None = None) -> JsonObject:
@@ -69,9 +99,15 @@ def generation_complete() -> JsonObject:
     return {"serverContent": {"generationComplete": True}}
 
 
-def turn_complete(usage: Usage | None = None) -> JsonObject:
-    """End of the model's turn, with the turn's token counts when given."""
-    message: JsonObject = {"serverContent": {"turnComplete": True}}
+def turn_complete(
+    usage: Usage | None = None, *, interaction_status: str | None = None
+) -> JsonObject:
+    """End of the model's turn, with the turn's token counts and the session's interaction
+    status (``IDLE``: nothing more is coming) when given."""
+    content: JsonObject = {"turnComplete": True}
+    if interaction_status is not None:
+        content["interactionStatus"] = interaction_status
+    message: JsonObject = {"serverContent": content}
     if usage is not None:
         message["usageMetadata"] = usage_metadata(usage)
     return message
@@ -92,6 +128,11 @@ def tool_call(calls: Sequence[FunctionCall]) -> JsonObject:
     }
 
 
+def tool_call_cancellation(ids: Sequence[str]) -> JsonObject:
+    """The calls with these ids should not have been made: the caller interrupted the turn."""
+    return {"toolCallCancellation": {"ids": list(ids)}}
+
+
 def usage_metadata(usage: Usage) -> JsonObject:
     response_details = [{"modality": "AUDIO", "tokenCount": usage.response_audio}]
     if usage.response_text:
@@ -108,8 +149,12 @@ def usage_metadata(usage: Usage) -> JsonObject:
     }
 
 
-def session_resumption_update(handle: str, *, resumable: bool = True) -> JsonObject:
-    return {"sessionResumptionUpdate": {"newHandle": handle, "resumable": resumable}}
+def session_resumption_update(handle: str | None) -> JsonObject:
+    """A handle to resume the session with, or (None) word that it cannot be resumed now. The
+    latter has no fields: proto3 JSON leaves out ``resumable: false`` and an empty handle."""
+    if handle is None:
+        return {"sessionResumptionUpdate": {}}
+    return {"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}}
 
 
 def go_away(time_left_s: float) -> JsonObject:

@@ -98,7 +98,13 @@ class ConnectionRecord:
     interruptions: int = 0
     tool_calls: list[str] = field(default_factory=list)
     """Names of the tools the model called."""
+    tool_cancellations: list[str] = field(default_factory=list)
+    """Ids of the tool calls the model cancelled (``toolCallCancellation``)."""
     handles_issued: list[str] = field(default_factory=list)
+    unresumable_updates: int = 0
+    """``sessionResumptionUpdate``s that said the session could not be resumed then."""
+    refused: bool = False
+    """The setup was refused (quota, unavailable, too many sessions, a bad handle...)."""
     go_aways: int = 0
     closed_at: float | None = None
     close_code: int | None = None

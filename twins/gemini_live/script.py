@@ -2,138 +2,64 @@
 
 A test queues actions with the moment they should happen at::
 
-    emulator.script.call_tool("lookup_order", {"order_id": "A1"})       # on the next turn
+    emulator.script.call_tool("opening_hours", {"day": "monday"})       # on the next turn
     emulator.script.go_away(time_left_s=5, when=AfterTurns(1))
     emulator.script.close(1011, when=BeforeFirstHandle())
-    emulator.script.next_reply("Your order has shipped.")
+    emulator.script.next_reply("We are open until six today.")
 
-Every queued item is used once. Moments name a point in a connection's life; ``connection``
-(0-based, counted over the emulator's lifetime) restricts one to a single connection, otherwise the
-first connection to reach the moment takes it.
+Every queued item is used once. Moments and actions are defined in ``steps.py``. Besides
+actions, a test can queue single decisions the model would otherwise leave to chance or to the
+configuration: the pacing of the next reply, whether the next late caller speech interrupts,
+whether the next caller turn's last transcription comes late.
 """
 
 import dataclasses
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-# --- moments ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Immediately:
-    """As soon as possible on the newest open connection (or the next one, once set up)."""
-
-    connection: int | None = None
-
-
-@dataclass(frozen=True)
-class OnSetup:
-    """When a connection's ``setup`` arrives, before ``setupComplete`` is sent."""
-
-    connection: int | None = None
-
-
-@dataclass(frozen=True)
-class NextTurn:
-    """When the model next takes its turn (after the caller's turn ends)."""
-
-    connection: int | None = None
-
-
-@dataclass(frozen=True)
-class AfterTurns:
-    """Once the connection's ``turns``-th spoken reply is done (``turnComplete``, handle sent)."""
-
-    turns: int
-    connection: int | None = None
-
-
-@dataclass(frozen=True)
-class BeforeFirstHandle:
-    """Where the connection's first ``sessionResumptionUpdate`` would be sent, just before it."""
-
-    connection: int | None = None
-
-
-@dataclass(frozen=True)
-class AfterFirstHandle:
-    """Right after the connection's first ``sessionResumptionUpdate``."""
-
-    connection: int | None = None
-
-
-@dataclass(frozen=True)
-class MidReply:
-    """During a reply, right after its ``after_chunks``-th audio chunk was sent."""
-
-    after_chunks: int
-    connection: int | None = None
-
-
-Moment = (
-    Immediately | OnSetup | NextTurn | AfterTurns | BeforeFirstHandle | AfterFirstHandle | MidReply
+from twins.gemini_live.closes import DEADLINE_REASON, INTERNAL_REASON, Refusal
+from twins.gemini_live.options import Pacing
+from twins.gemini_live.steps import (
+    Action,
+    AfterFirstHandle,
+    AfterGenerationComplete,
+    AfterTurns,
+    BeforeFirstHandle,
+    CallTool,
+    Close,
+    DuringToolCall,
+    GoAway,
+    Immediately,
+    MidReply,
+    Moment,
+    NextTurn,
+    OnSetup,
+    ReplySpec,
+    Step,
+    WhileCallerSpeaks,
 )
 
-# --- actions ----------------------------------------------------------------------------------
-
-DEADLINE_REASON = "Deadline expired before operation could complete."
-INTERNAL_REASON = "Internal error encountered."
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close the connection with ``code`` (1006 drops the TCP connection without a close frame)."""
-
-    code: int = 1011
-    reason: str = INTERNAL_REASON
-
-    def __post_init__(self) -> None:
-        _check_close_code(self.code)
-
-
-@dataclass(frozen=True)
-class GoAway:
-    """Send ``goAway``; close with ``close_code`` ``close_after_s`` later (default: time left)."""
-
-    time_left_s: float = 1.0
-    close_after_s: float | None = None
-    close_code: int = 1011
-    close_reason: str = DEADLINE_REASON
-
-    def __post_init__(self) -> None:
-        _check_close_code(self.close_code)
-
-    @property
-    def close_delay_s(self) -> float:
-        return self.time_left_s if self.close_after_s is None else self.close_after_s
-
-
-@dataclass(frozen=True)
-class CallTool:
-    """Ask the client to call tool ``name`` with ``args``."""
-
-    name: str
-    args: Mapping[str, Any] = field(default_factory=dict)
-    call_id: str | None = None
-
-
-Action = Close | GoAway | CallTool
-
-
-@dataclass(frozen=True)
-class Step:
-    when: Moment
-    action: Action
-
-
-@dataclass(frozen=True)
-class ReplySpec:
-    """The next reply: its exact text, or a length in words."""
-
-    text: str | None = None
-    words: int | None = None
+__all__ = [
+    "Action",
+    "AfterFirstHandle",
+    "AfterGenerationComplete",
+    "AfterTurns",
+    "BeforeFirstHandle",
+    "CallTool",
+    "Close",
+    "DuringToolCall",
+    "GoAway",
+    "Immediately",
+    "MidReply",
+    "Moment",
+    "NextTurn",
+    "OnSetup",
+    "ReplySpec",
+    "Script",
+    "Step",
+    "WhileCallerSpeaks",
+]
 
 
 class Script:
@@ -145,6 +71,9 @@ class Script:
         self._first_chunk_delays: deque[float] = deque()
         self._replies: deque[ReplySpec] = deque()
         self._transcriptions: deque[str] = deque()
+        self._pacings: deque[Pacing] = deque()
+        self._late_interruptions: deque[bool] = deque()
+        self._late_inputs: deque[bool] = deque()
         self._listeners: list[Callable[[], None]] = []
 
     # --- for tests ---
@@ -162,9 +91,15 @@ class Script:
         when: Moment | None = None,
         close_after_s: float | None = None,
         close_code: int = 1011,
+        close_reason: str = DEADLINE_REASON,
     ) -> None:
         """Send ``goAway`` at ``when`` (default: immediately), then close after the time left."""
-        self.add(when or Immediately(), GoAway(time_left_s, close_after_s, close_code))
+        action = GoAway(time_left_s, close_after_s, close_code, close_reason)
+        self.add(when or Immediately(), action)
+
+    def refuse_setup(self, refusal: Refusal, *, connection: int | None = None) -> None:
+        """Refuse the next setup (of ``connection``) as the real service would: see ``closes``."""
+        self.add(OnSetup(connection), Close(refusal.code, refusal.reason))
 
     def call_tool(
         self,
@@ -194,6 +129,20 @@ class Script:
     def next_transcription(self, text: str) -> None:
         """Set what the model hears the caller say in the next caller turn (queued)."""
         self._transcriptions.append(text)
+
+    def pace_next_reply(self, pacing: Pacing) -> None:
+        """Send the next reply's audio with ``pacing`` instead of the configured one (queued)."""
+        self._pacings.append(pacing)
+
+    def decide_late_interruption(self, interrupt: bool = True) -> None:
+        """Decide whether the next caller speech during a playback wait (or just after a
+        ``turnComplete``) produces ``interrupted``, instead of chance (queued)."""
+        self._late_interruptions.append(interrupt)
+
+    def late_input_transcription(self, late: bool = True) -> None:
+        """Decide whether the next caller turn's last input transcription comes only after the
+        reply's first audio, instead of chance (queued)."""
+        self._late_inputs.append(late)
 
     def add(self, when: Moment, action: Action) -> None:
         """Queue ``action`` for ``when`` (the methods above are shorthands for this)."""
@@ -233,16 +182,22 @@ class Script:
     def take_transcription(self) -> str | None:
         return self._transcriptions.popleft() if self._transcriptions else None
 
+    def has_reply(self) -> bool:
+        return bool(self._replies)
+
+    def take_pacing(self) -> Pacing | None:
+        return self._pacings.popleft() if self._pacings else None
+
+    def take_late_interruption(self) -> bool | None:
+        return self._late_interruptions.popleft() if self._late_interruptions else None
+
+    def take_late_input(self) -> bool | None:
+        return self._late_inputs.popleft() if self._late_inputs else None
+
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call ``listener`` whenever an immediate action is queued; returns an unsubscriber."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
-
-
-def _check_close_code(code: int) -> None:
-    # 1004, 1005 and 1015 may not be sent in a close frame; 1006 is emulated by dropping TCP.
-    if not (1000 <= code <= 1014 or 3000 <= code <= 4999) or code in (1004, 1005):
-        raise ValueError(f"{code} is not a close code a server can send")
 
 
 def _matches(when: Moment, moment: Moment, connection: int) -> bool:

@@ -19,11 +19,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from twins.gemini_live.brain import Brain
+from twins.gemini_live.closes import INVALID_ARGUMENT, POLICY_VIOLATION
 from twins.gemini_live.config import EmulatorConfig
 from twins.gemini_live.record import Record
 from twins.gemini_live.resumption import HandleStore
 from twins.gemini_live.script import Script
-from twins.gemini_live.session import INVALID_ARGUMENT, Session, Shared
+from twins.gemini_live.session import Session, Shared
 from twins.gemini_live.tls import DEFAULT_HOSTS, TlsFiles, create_tls_files
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 API_VERSIONS = ("v1alpha", "v1beta")
 LIVE_PATH = "/ws/google.ai.generativelanguage.{version}.GenerativeService.BidiGenerateContent"
 DEFAULT_API_KEY = "emulator-api-key"
-POLICY_VIOLATION = 1008
 _MISSING_KEY_REASON = (
     "Method doesn't allow unregistered callers (callers without established identity)."
     " Please use API Key or other form of API consumer identity to call this API."
@@ -59,7 +59,7 @@ class LiveEmulator:
             script=self.script,
             record=self.record,
             brain=Brain(self.config, self.script),
-            handles=HandleStore(),
+            handles=HandleStore(self.config.resumption.handle_validity_s),
         )
         self._server: Server | None = None
         self._tls: TlsFiles | None = None

@@ -1,25 +1,27 @@
 """One emulated Live session: a WebSocket connection from ``setup`` to close.
 
-The receive loop parses client messages and reacts at once (records them, runs voice activity
-detection, starts or interrupts the model's turn); the model's turns, the script watcher and
-delayed closes run as tasks in the session's task group, all cancelled when the connection ends.
-The model's turn itself (transcription, tool calls, paced speech) lives in ``turns.py``.
+The receive loop parses client messages and reacts at once (records them, hands caller audio to
+the ``Listener``, starts or interrupts the model's turn); the model's turns, the script watcher,
+resumption updates, the connection's lifetime and delayed closes run as tasks in the session's
+task group, all cancelled when the connection ends. The setup is checked in ``handshake.py``,
+the model's turn lives in ``turns.py``.
 """
 
 import asyncio
 import contextlib
 import logging
+import random
 import time
-import uuid
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from twins.gemini_live import messages
-from twins.gemini_live.brain import Brain, Conversation
+from twins.gemini_live import lifetime, messages
+from twins.gemini_live.brain import Brain, Memory
+from twins.gemini_live.closes import DROPPED, INVALID_ARGUMENT, fit_reason
 from twins.gemini_live.config import EmulatorConfig
 from twins.gemini_live.events import (
     ActivityEnd,
@@ -36,24 +38,16 @@ from twins.gemini_live.events import (
     ToolResponseIn,
     UnknownIn,
 )
+from twins.gemini_live.handshake import handshake
+from twins.gemini_live.listening import Listener
 from twins.gemini_live.record import AudioFormat, ConnectionRecord, ReceivedText, Record
-from twins.gemini_live.resumption import HandleStore
-from twins.gemini_live.script import (
-    Action,
-    Close,
-    GoAway,
-    Immediately,
-    OnSetup,
-    Script,
-)
-from twins.gemini_live.turns import ModelTurns
-from twins.gemini_live.vad import EnergyVad, SpeechEnded, SpeechStarted, VadEvent
+from twins.gemini_live.resumption import HandleStore, ResumptionUpdates
+from twins.gemini_live.script import Action, Close, GoAway, Immediately, Script
+from twins.gemini_live.speaking import Speaker
+from twins.gemini_live.turns import ModelTurns, TurnRequest
 from twins.gemini_live.wire import WireError, parse_client_message
 
 logger = logging.getLogger(__name__)
-
-INVALID_ARGUMENT = 1007  # Google maps INVALID_ARGUMENT to this WebSocket close code
-_MAX_REASON_BYTES = 123  # a close frame's reason must fit in 123 bytes of UTF-8
 
 
 @dataclass(frozen=True)
@@ -65,6 +59,8 @@ class Shared:
     record: Record
     brain: Brain
     handles: HandleStore
+    active: set[int] = field(default_factory=set)
+    """The connections whose setup was accepted and that are still open."""
 
 
 class Gone(Exception):
@@ -80,21 +76,18 @@ class Session:
         self.shared = shared
         self.ready = False
         self.closing = False
-        self.conversation = Conversation()
+        self.memory = Memory()
         self.setup: Setup | None = None
-        config = shared.config
-        self._vad = EnergyVad(
-            threshold_dbfs=config.vad_threshold_dbfs,
-            start_ms=config.speech_start_ms,
-            end_ms=config.silence_ms,
-            block_ms=config.vad_block_ms,
-        )
+        seed = f"{shared.config.seed}:{conn.index}"
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._group: asyncio.TaskGroup | None = None
         self._timings = conn.timings
         self._received_at = 0.0
-        self.turns = ModelTurns(self)
+        self.listener = Listener(self, random.Random(seed + ":ears"))
+        self.speaker = Speaker(self, random.Random(seed + ":voice"))
+        self.turns = ModelTurns(self, random.Random(seed + ":turns"))
+        self.resumption = ResumptionUpdates(self)
 
     @property
     def index(self) -> int:
@@ -108,8 +101,16 @@ class Session:
         async with asyncio.TaskGroup() as group:
             self._group = group
             try:
-                if await self._handshake():
-                    self.spawn(self._watch_script())
+                if await handshake(self):
+                    assert self.setup is not None
+                    self.listener.configure(self.setup.activity)
+                    for watcher in (
+                        self._watch_script(),
+                        self.resumption.periodically(),
+                        lifetime.lifetime(self),
+                        lifetime.internal_error(self),
+                    ):
+                        self.spawn(watcher)
                     self.ready = True
                     self.wake()
                     await self._receive_loop()
@@ -117,6 +118,8 @@ class Session:
                 pass
             finally:
                 self.ready = False
+                self.shared.active.discard(self.index)
+                self.shared.handles.released(self.conn.handles_issued)
                 for task in list(self._tasks):
                     task.cancel()
 
@@ -159,11 +162,10 @@ class Session:
         return True
 
     async def _send_close(self, code: int, reason: str) -> None:
-        if code == 1006:
+        if code == DROPPED:
             self.ws.transport.abort()
             return
-        encoded = reason.encode()[:_MAX_REASON_BYTES]
-        await self.ws.close(code, encoded.decode(errors="ignore"))
+        await self.ws.close(code, fit_reason(reason))
 
     async def perform(self, actions: Sequence[Action]) -> bool:
         """Carry out scripted actions; True when the connection is closing."""
@@ -174,52 +176,15 @@ class Session:
                 self.conn.go_aways += 1
                 logger.info("live connection %d: goAway", self.index)
                 await self.send(messages.go_away(action.time_left_s))
+                self.shared.record.changed()
                 self.spawn(self._close_later(action))
             else:
-                await self.turns.start(calls=[action])
+                await self.turns.start(TurnRequest(calls=(action,)))
             if self.closing:
                 return True
         return self.closing
 
     # --- connection phases ---
-
-    async def _handshake(self) -> bool:
-        try:
-            raw = await self.ws.recv()
-        except ConnectionClosed:
-            return False
-        try:
-            events = parse_client_message(raw)
-        except WireError as exc:
-            await self.close(INVALID_ARGUMENT, str(exc))
-            return False
-        setup = events[0] if events else None
-        if not isinstance(setup, Setup):
-            await self.close(INVALID_ARGUMENT, "The first message must be a setup message.")
-            return False
-        self.conn.setup = setup
-        if setup.resumption_handle is not None:
-            conversation = self.shared.handles.resume(setup.resumption_handle)
-            if conversation is None:
-                await self.close(INVALID_ARGUMENT, "Invalid session resumption handle.")
-                return False
-            self.conversation = conversation
-            self.conn.resumed_handle = setup.resumption_handle
-        self.setup = setup
-        self.shared.record.changed()
-        logger.info(
-            "live connection %d: setup model=%s resumed=%s",
-            self.index,
-            setup.model,
-            self.conn.resumed_handle is not None,
-        )
-        if await self.perform(self.shared.script.take(OnSetup(), self.index)):
-            return False
-        delay = self.shared.script.take_setup_delay()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await self.send(messages.setup_complete(uuid.uuid4().hex))
-        return not self.closing
 
     async def _receive_loop(self) -> None:
         try:
@@ -269,27 +234,26 @@ class Session:
             conn.media_chunks += 1
         elif isinstance(event, TextIn):
             conn.texts.append(ReceivedText("realtime_input", "user", event.text, True))
-            self.conversation.heard_text(event.text)
-            await self.turns.start(opening=not self.conversation.spoke)
+            self.memory.heard_text(event.text)
+            await self.turns.text_arrived(opening=not self.memory.spoke)
         elif isinstance(event, ContentIn):
             for turn in event.turns:
                 conn.texts.append(
                     ReceivedText("client_content", turn.role, turn.text, event.turn_complete)
                 )
-                self.conversation.heard_text(turn.text)
+                self.memory.heard_text(turn.text)
             if event.turn_complete:
-                await self.turns.start(opening=not self.conversation.spoke)
+                history = any(turn.role == "model" for turn in event.turns)
+                await self.turns.text_arrived(opening=not self.memory.spoke and not history)
         elif isinstance(event, ActivityStart):
             conn.signals.append("activityStart")
-            if not self._automatic_vad:
-                await self.turns.caller_started()
+            await self.listener.activity_start()
         elif isinstance(event, ActivityEnd):
             conn.signals.append("activityEnd")
-            if not self._automatic_vad:
-                await self.turns.caller_finished()
+            await self.listener.activity_end()
         elif isinstance(event, AudioStreamEnd):
             conn.signals.append("audioStreamEnd")
-            await self._on_vad(self._vad.flush())
+            await self.listener.stream_end()
         elif isinstance(event, ToolResponseIn):
             conn.tool_responses.extend(event.responses)
             await self.turns.tool_responded(event.responses)
@@ -313,16 +277,8 @@ class Session:
         if self._timings is not None:
             self._timings.audio_in_t.append(self._received_at)
             self._timings.audio_in_ms.append(conn.audio_ms)
-        self.conversation.heard_audio(ms)
-        if self._automatic_vad:
-            await self._on_vad(self._vad.feed(audio.data, audio.rate))
-
-    async def _on_vad(self, events: list[VadEvent]) -> None:
-        for event in events:
-            if isinstance(event, SpeechStarted):
-                await self.turns.caller_started()
-            elif isinstance(event, SpeechEnded):
-                await self.turns.caller_finished()
+        self.memory.heard_audio(ms)
+        await self.listener.audio(audio.data, audio.rate, ms)
 
     async def _on_unknown(self, event: UnknownIn) -> None:
         self.conn.unknown_messages.append(event.keys)
@@ -330,7 +286,3 @@ class Session:
         if self.shared.config.reject_unknown_messages:
             reason = f'Invalid JSON payload received. Unknown name "{event.keys[0]}".'
             self.close_soon(INVALID_ARGUMENT, reason)
-
-    @property
-    def _automatic_vad(self) -> bool:
-        return self.setup is None or self.setup.automatic_activity_detection

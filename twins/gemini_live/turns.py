@@ -1,230 +1,288 @@
 """The model's turns on one connection: hear, maybe call tools, speak, complete.
 
-One turn at a time. A turn that is still speaking (or about to) is *interrupted* when the caller
-starts talking or new text arrives: its task is cancelled and ``interrupted`` is sent, as Gemini
-does. Once its audio is out, a turn is no longer interruptible and finishes (``generationComplete``,
-``turnComplete`` with usage, the resumption handle, scripted after-turn actions) before the next
-turn starts.
+One turn at a time, through these phases (``Phase``): thinking (the reply latency), speaking
+(generating audio: ``speaking.py``), waiting for playback (``generationComplete`` sent,
+``turnComplete`` not yet: ``Pacing.turn_complete_after_playback``), then finishing
+(``turnComplete`` with usage, the resumption handle, scripted after-turn actions), which nothing
+interrupts. A turn that calls tools ends in the tools phase; the responses start the next one.
 
-Model-name differences the client depends on (google-adk 2.13 reads them this way):
-- 2.5-style models send the caller's words as several partial ``inputTranscription`` pieces,
-  and end the turn (``turnComplete``) right after a ``toolCall``: the client buffers tool calls
-  until then.
-- 3.x Live models send one final ``inputTranscription`` and no ``turnComplete`` after a
-  ``toolCall``: the turn continues once the tool response arrives.
+Caller speech while thinking or speaking interrupts the turn: its task is cancelled and
+``interrupted`` is sent (then ``turnComplete``, with ``Interruptions.turn_complete_after_
+interrupted``: "interrupted > turn_complete", google-genai ``LiveServerContent``). While waiting
+for playback it interrupts only by chance (``Interruptions.during_playback``, or the script's
+decision). While tool calls are pending, it cancels them (``toolCallCancellation``) when
+``Tools.cancel_on_barge_in``. ``tooling.py`` holds the tool side, the model-name differences
+there are documented.
 """
 
 import asyncio
+import dataclasses
+import enum
 import logging
+import random
 import time
-import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from twins.gemini_live import messages
 from twins.gemini_live.brain import ReplyPlan
-from twins.gemini_live.config import TRANSCRIPT_TAG
-from twins.gemini_live.events import OUTPUT_RATE, FunctionResponse, ModelStyle
-from twins.gemini_live.script import (
-    AfterFirstHandle,
-    AfterTurns,
-    BeforeFirstHandle,
-    CallTool,
-    MidReply,
-    NextTurn,
-)
+from twins.gemini_live.conversation import Exchange
+from twins.gemini_live.events import FunctionResponse, JsonObject, ModelStyle
+from twins.gemini_live.speaking import TurnEnd
+from twins.gemini_live.steps import AfterGenerationComplete, AfterTurns, CallTool, NextTurn
+from twins.gemini_live.tooling import ToolCalls
 
 if TYPE_CHECKING:
     from twins.gemini_live.session import Session
 
 logger = logging.getLogger(__name__)
 
-_WORDS_PER_PARTIAL_TRANSCRIPTION = 3
+
+class Phase(enum.Enum):
+    IDLE = "idle"
+    THINKING = "thinking"
+    SPEAKING = "speaking"
+    PLAYBACK = "waiting for playback"
+    TOOLS = "waiting for tool responses"
+    FINISHING = "finishing"
+
+
+_INTERRUPTIBLE = frozenset({Phase.THINKING, Phase.SPEAKING})
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """Why a turn starts and what it brings along."""
+
+    heard: Sequence[JsonObject] = ()
+    """Input transcription messages to send first."""
+    late_input: JsonObject | None = None
+    """An input transcription to send only after the turn's first audio."""
+    calls: Sequence[CallTool] = field(default_factory=tuple)
+    answering: bool = False
+    """It answers input (speech or text): conversation tools and preambles apply."""
+    opening: bool = False
+    interrupts: bool = True
+    """It cuts short a turn still generating (not with ``activityHandling: NO_INTERRUPTION``:
+    it waits for that turn to finish)."""
 
 
 class ModelTurns:
     """Starts, interrupts and runs the model's turns for one session."""
 
-    def __init__(self, session: "Session") -> None:
+    def __init__(self, session: "Session", rng: random.Random) -> None:
         self._session = session
+        self._rng = rng
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        self._interruptible = False
-        self._pending_calls: set[str] = set()
+        """The newest turn (it may wait for the one before it to finish)."""
+        self._active: asyncio.Task[None] | None = None
+        """The turn that ``phase`` describes."""
+        self.phase = Phase.IDLE
+        self.tools = ToolCalls(session)
+        self._exchange: Exchange | None = None
+        self._audio_ms = 0.0
+        self._completed_at: float | None = None
 
-    async def caller_started(self) -> None:
-        """The caller began to speak: barge in on a reply in progress."""
+    @property
+    def busy(self) -> bool:
+        """Generating, or waiting for playback or tools: not resumable."""
+        return self.phase is not Phase.IDLE or self.tools.pending
+
+    # --- inputs ---
+
+    async def caller_started(self, *, barge_in: bool = True) -> None:
+        """The caller began to speak: barge in on the turn in progress, if it lets them."""
+        interruptions = self._session.shared.config.interruptions
         async with self._lock:
-            if self._speaking:
+            if not barge_in:
+                return
+            if self.phase in _INTERRUPTIBLE or (
+                self.phase is Phase.PLAYBACK and self._decide(interruptions.during_playback)
+            ):
                 await self._interrupt()
+            elif self.tools.pending and self._session.shared.config.tools.cancel_on_barge_in:
+                if await self.tools.cancel():
+                    await self._send_interrupted()
+            elif self._just_completed() and self._decide(interruptions.after_turn_complete):
+                logger.info("live connection %d: late interrupted", self._session.index)
+                await self._session.send(messages.interrupted())
 
-    async def caller_finished(self) -> None:
-        """The caller's turn ended: the model heard something and answers."""
+    async def caller_finished(
+        self,
+        heard: str,
+        exchange: Exchange | None,
+        transcripts: Sequence[JsonObject] = (),
+        late_input: JsonObject | None = None,
+        *,
+        interrupts: bool = True,
+    ) -> None:
+        """The caller's turn ended: the model heard ``heard`` and answers with ``exchange``."""
         session = self._session
-        heard = session.shared.brain.hear()
         session.conn.caller_turns += 1
-        session.conversation.heard_text(heard)
-        await self.start(heard=heard)
+        session.memory.heard_text(heard)
+        self._exchange = exchange
+        request = TurnRequest(transcripts, late_input, answering=True, interrupts=interrupts)
+        await self.start(request)
+
+    async def text_arrived(self, *, opening: bool) -> None:
+        """A text turn: the greeting when ``opening``, else the next exchange's answer."""
+        if not opening:
+            self._exchange = self._session.shared.brain.next_exchange()
+        await self.start(TurnRequest(answering=True, opening=opening))
 
     async def tool_responded(self, responses: Sequence[FunctionResponse]) -> None:
-        """The client answered tool calls; once all are answered the model speaks again.
+        """Tool responses arrived; once every pending call is answered the model speaks again."""
+        if self.tools.answered(responses):
+            await self.start(TurnRequest())
 
-        A response to no pending call (one made before a resumption, say) is answered too.
-        """
-        ids = {r.id for r in responses}
-        if None in ids:
-            self._pending_calls.clear()
-        else:
-            self._pending_calls -= ids
-        if not self._pending_calls:
-            await self.start()
-
-    async def start(
-        self,
-        *,
-        heard: str | None = None,
-        calls: Sequence[CallTool] = (),
-        opening: bool = False,
-    ) -> None:
-        """Begin the model's next turn, interrupting the current one if it is still speaking."""
+    async def start(self, request: TurnRequest) -> None:
+        """Begin the model's next turn, interrupting the current one if it is still generating."""
         session = self._session
         async with self._lock:
             previous = self._task
-            if self._speaking:
+            if self.phase in _INTERRUPTIBLE and request.interrupts:
                 await self._interrupt()
                 previous = None
-            scripted = session.shared.script.take(NextTurn(), self._index)
-            calls = [*calls, *(a for a in scripted if isinstance(a, CallTool))]
-            self._task = session.spawn(self._turn(previous, heard, calls, opening))
+            scripted = session.shared.script.take(NextTurn(), session.index)
+            calls = (*request.calls, *(a for a in scripted if isinstance(a, CallTool)))
+            request = dataclasses.replace(request, calls=calls)
+            self._task = session.spawn(self._turn(previous, request))
 
-    @property
-    def _index(self) -> int:
-        return self._session.index
+    # --- the turn ---
 
-    @property
-    def _speaking(self) -> bool:
-        return self._interruptible and self._task is not None and not self._task.done()
-
-    async def _interrupt(self) -> None:
-        task = self._task
-        assert task is not None
-        self._interruptible = False
-        task.cancel()
-        await asyncio.wait({task})
-        conn = self._session.conn
-        conn.interruptions += 1
-        logger.info("live connection %d: reply interrupted", self._index)
-        if conn.timings is not None:
-            conn.timings.interrupted_t.append(time.monotonic())
-        await self._session.send(messages.interrupted())
-
-    async def _turn(
-        self,
-        previous: asyncio.Task[None] | None,
-        heard: str | None,
-        calls: Sequence[CallTool],
-        opening: bool,
-    ) -> None:
+    async def _turn(self, previous: asyncio.Task[None] | None, request: TurnRequest) -> None:
         session = self._session
         if previous is not None:
             await asyncio.wait({previous})
-        if heard is not None:
-            await self._send_input_transcription(heard)
-        if calls:
-            await self._call_tools(calls)
-            return
-        self._interruptible = True
+        for message in request.heard:
+            await session.send(message)
+        session.speaker.late_input = request.late_input
+        self._active = asyncio.current_task()
+        self.phase = Phase.THINKING
+        await session.resumption.busy()
         config = session.shared.config
         delay = config.reply_latency_ms / 1000.0 + session.shared.script.take_first_chunk_delay()
         if delay > 0:
             await asyncio.sleep(delay)
+        calls, preamble = self.tools.choose(request, self._exchange)
+        if calls:
+            if preamble is not None:
+                self.phase = Phase.SPEAKING
+                if not await self._speak(preamble):
+                    return
+            self.phase = Phase.TOOLS
+            await self.tools.call(calls)
+            await session.speaker.send_late_input()
+            if session.setup is not None and session.setup.style is ModelStyle.LIVE_25:
+                self._end_of_turn()  # the turn was completed with the call
+            return
         brain = session.shared.brain
-        plan = await asyncio.to_thread(brain.planner(brain.reply_text(opening=opening)))
-        if not await self._speak(plan):
-            return
-        self._interruptible = False
-        await self._finish(plan)
+        exchange, self._exchange = self._exchange, None
+        text = brain.reply_text(exchange, opening=request.opening, result=self.tools.result)
+        self.tools.result = None
+        await self._speak_and_finish(text)
 
-    async def _send_input_transcription(self, heard: str) -> None:
-        session = self._session
-        if session.setup is None or not session.setup.input_transcription:
-            return
-        if session.setup.style is ModelStyle.LIVE_3X:
-            await session.send(messages.input_transcription(heard, finished=True))
-            return
-        words = heard.split()
-        for start in range(0, len(words), _WORDS_PER_PARTIAL_TRANSCRIPTION):
-            piece = " ".join(words[start : start + _WORDS_PER_PARTIAL_TRANSCRIPTION])
-            await session.send(messages.input_transcription(piece if start == 0 else " " + piece))
-
-    async def _call_tools(self, calls: Sequence[CallTool]) -> None:
-        session = self._session
-        function_calls = [
-            messages.FunctionCall(
-                call.call_id or f"call-{uuid.uuid4().hex[:12]}", call.name, call.args
-            )
-            for call in calls
-        ]
-        self._pending_calls.update(call.id for call in function_calls)
-        session.conn.tool_calls.extend(call.name for call in function_calls)
-        logger.info("live connection %d: calling %d tool(s)", self._index, len(function_calls))
-        await session.send(messages.tool_call(function_calls))
-        if session.setup is not None and session.setup.style is ModelStyle.LIVE_25:
-            await session.send(messages.turn_complete())
-        session.shared.record.changed()
-
-    async def _speak(self, plan: ReplyPlan) -> bool:
-        """Send the reply's audio paced in time, words with their audio; False if closing."""
+    async def _speak_and_finish(self, text: str) -> None:
         session = self._session
         config = session.shared.config
-        pacing = config.pacing
-        transcribe = session.setup is not None and session.setup.output_transcription
-        tag = TRANSCRIPT_TAG.format(index=self._index) if config.tag_transcripts else ""
-        timings = session.conn.timings
-        reply = 0
-        if timings is not None:
-            reply, timings.replies = timings.replies, timings.replies + 1
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        sent_ms = 0.0
-        for number, chunk in enumerate(plan.chunks, start=1):
-            due = start + max(0.0, sent_ms - pacing.burst_ms) / 1000.0 / pacing.speed
-            await asyncio.sleep(max(0.0, due - loop.time()))
-            chunk_ms = len(chunk.pcm) / 2 / OUTPUT_RATE * 1000.0
-            message = messages.model_audio(chunk.pcm)
-            if timings is not None:
-                timings.chunk_t.append(time.monotonic())
-                timings.chunk_ms.append(
-                    (timings.chunk_ms[-1] if timings.chunk_ms else 0.0) + chunk_ms
-                )
-                timings.chunk_turn.append(reply)
-            await session.send(message)
-            if transcribe:
-                for word in chunk.words:
-                    await session.send(messages.output_transcription(tag + word))
-                    tag = ""
-            sent_ms += chunk_ms
-            if await session.perform(session.shared.script.take(MidReply(number), self._index)):
-                return False
-        return not session.closing
+        brain = session.shared.brain
+        plan = await asyncio.to_thread(brain.planner(text))
+        self.phase = Phase.SPEAKING
+        wait = config.pacing.turn_complete_after_playback
+        on_audio = config.wire.flags_with_last_audio
+        usage = session.memory.usage(self._audio_ms + plan.audio_ms)
+        status = self._interaction_status()
+        end = TurnEnd(
+            generation_complete=on_audio,
+            turn_complete=on_audio and not wait,
+            usage=usage if config.wire.usage_with_audio or (on_audio and not wait) else None,
+            interaction_status=status,
+        )
+        if not await self._speak(plan, end):
+            return
+        if not end.generation_complete:
+            await session.send(messages.generation_complete())
+        self.phase = Phase.PLAYBACK
+        if await session.perform(
+            session.shared.script.take(AfterGenerationComplete(), self._index)
+        ):
+            return
+        if wait:
+            await asyncio.sleep(
+                session.speaker.playback_left_s + config.pacing.playback_margin_ms / 1000
+            )
+        self.phase = Phase.FINISHING
+        session.conn.turns_completed += 1
+        session.memory.spoke_turn(usage)
+        if not end.turn_complete:
+            turn_usage = None if end.usage is not None else usage
+            await session.send(messages.turn_complete(turn_usage, interaction_status=status))
+        self._end_of_turn()
+        session.shared.record.changed()
+        if await session.resumption.issue():
+            return
+        await session.perform(
+            session.shared.script.take(AfterTurns(session.conn.turns_completed), self._index)
+        )
 
-    async def _finish(self, plan: ReplyPlan) -> None:
+    async def _speak(self, what: str | ReplyPlan, end: TurnEnd | None = None) -> bool:
+        session = self._session
+        plan = (
+            await asyncio.to_thread(session.shared.brain.planner(what))
+            if isinstance(what, str)
+            else what
+        )
+        self._audio_ms += plan.audio_ms
+        return await session.speaker.speak(plan, end)
+
+    def _end_of_turn(self) -> None:
+        self.phase = Phase.IDLE
+        self._audio_ms = 0.0
+        self._completed_at = time.monotonic()
+        self._session.speaker.new_turn()
+
+    # --- interruptions ---
+
+    async def _interrupt(self) -> None:
+        """Stop the turn in progress (and one waiting for it to finish), then say so."""
+        tasks = {t for t in (self._task, self._active) if t is not None and not t.done()}
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        await self._send_interrupted()
+
+    async def _send_interrupted(self) -> None:
         session = self._session
         conn = session.conn
-        script = session.shared.script
-        usage = session.conversation.spoke_reply(plan)
-        conn.turns_completed += 1
-        await session.send(messages.generation_complete())
-        await session.send(messages.turn_complete(usage))
-        session.shared.record.changed()
-        if session.setup is not None and session.setup.resumption_requested:
-            first = not conn.handles_issued
-            if first and await session.perform(script.take(BeforeFirstHandle(), self._index)):
-                return
-            handle = session.shared.handles.issue(session.conversation)
-            conn.handles_issued.append(handle)
-            await session.send(messages.session_resumption_update(handle))
-            session.shared.record.changed()
-            if first and await session.perform(script.take(AfterFirstHandle(), self._index)):
-                return
-        await session.perform(script.take(AfterTurns(conn.turns_completed), self._index))
+        conn.interruptions += 1
+        logger.info("live connection %d: turn interrupted", self._index)
+        if conn.timings is not None:
+            conn.timings.interrupted_t.append(time.monotonic())
+        self._end_of_turn()
+        await session.send(messages.interrupted())
+        if session.shared.config.interruptions.turn_complete_after_interrupted:
+            await session.send(messages.turn_complete())
+
+    def _decide(self, chance: float) -> bool:
+        decided = self._session.shared.script.take_late_interruption()
+        if decided is not None:
+            return decided
+        return chance >= 1 or (chance > 0 and self._rng.random() < chance)
+
+    def _just_completed(self) -> bool:
+        window = self._session.shared.config.interruptions.after_turn_complete_window_ms
+        done = self._completed_at
+        return done is not None and (time.monotonic() - done) * 1000 <= window
+
+    def _interaction_status(self) -> str | None:
+        setup = self._session.setup
+        if not self._session.shared.config.wire.interaction_status or setup is None:
+            return None
+        return messages.IDLE if setup.style is ModelStyle.LIVE_3X else None
+
+    @property
+    def _index(self) -> int:
+        return self._session.index

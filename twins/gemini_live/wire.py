@@ -18,6 +18,7 @@ from typing import Any
 from telephony.errors import ProtocolError
 from twins.gemini_live.events import (
     INPUT_RATE,
+    ActivityDetection,
     ActivityEnd,
     ActivityStart,
     AudioIn,
@@ -37,6 +38,7 @@ from twins.gemini_live.events import (
 )
 
 _RATE = re.compile(r"rate=(\d+)")
+NO_INTERRUPTION = "NO_INTERRUPTION"
 
 
 class WireError(ProtocolError):
@@ -112,8 +114,28 @@ def _setup(setup: JsonObject) -> Setup:
         resumption_handle=handle if isinstance(handle, str) and handle else None,
         input_transcription=_field(setup, "input_audio_transcription") is not None,
         output_transcription=_field(setup, "output_audio_transcription") is not None,
-        automatic_activity_detection=not _field(detection, "disabled"),
+        activity=_activity(realtime, detection),
         raw=setup,
+    )
+
+
+def _activity(realtime: JsonObject, detection: JsonObject) -> ActivityDetection:
+    def milliseconds(name: str) -> int | None:
+        value = _field(detection, name)  # an int32: a JSON number, or a string of digits
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            return None
+        return int(value) if str(value).isdigit() else None
+
+    def name(value: object) -> str | None:
+        return value.upper() if isinstance(value, str) and value else None
+
+    return ActivityDetection(
+        disabled=bool(_field(detection, "disabled")),
+        start_sensitivity=name(_field(detection, "start_of_speech_sensitivity")),
+        end_sensitivity=name(_field(detection, "end_of_speech_sensitivity")),
+        prefix_padding_ms=milliseconds("prefix_padding_ms"),
+        silence_duration_ms=milliseconds("silence_duration_ms"),
+        interrupts=name(_field(realtime, "activity_handling")) != NO_INTERRUPTION,
     )
 
 
