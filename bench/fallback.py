@@ -23,12 +23,11 @@ process, online against the Live emulator, reached through a relay that can free
 import argparse
 import asyncio
 import contextlib
-import os
 import secrets
 import statistics
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:
@@ -39,6 +38,7 @@ from pydantic import SecretStr
 from telephony.app import create_app
 from telephony.config import Settings
 from telephony.server import bind, configure_logging, serve_in_process
+from twins.environment import environment
 from twins.freezer import Freezer
 from twins.gemini_live import (
     DEFAULT_API_KEY,
@@ -60,20 +60,6 @@ from twins.twilio import (
 )
 
 ACCOUNT_SID = "AC" + "7" * 32
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class Stage:

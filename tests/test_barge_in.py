@@ -3,32 +3,19 @@ already generated (the real service only *may* send ``interrupted`` then). The c
 caller's speech itself and stops playback."""
 
 import contextlib
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from telephony.transcripts import Speaker
 from tests.callserver import RunningServer, running_server
+from twins.environment import environment
 from twins.gemini_live import DEFAULT_API_KEY, EmulatorConfig, LiveEmulator, Pacing
-from twins.twilio import Hangup, Interrupt, WaitForReply
+from twins.twilio import Echo, Hangup, Interrupt, WaitForReply
 
 SPEAK_S = 1.2
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextlib.asynccontextmanager
@@ -78,3 +65,24 @@ async def test_talking_over_a_finished_reply_stops_playback(tmp_path: Path) -> N
     assert greeting.text.startswith(greeting.heard_text)
     assert question.speaker is Speaker.CALLER
     assert answer.speaker is Speaker.AGENT
+
+
+@pytest.mark.parametrize("echo_db", [-12.0, -20.0])
+async def test_the_agents_echo_on_the_line_does_not_cut_the_agent_off(
+    tmp_path: Path, echo_db: float
+) -> None:
+    # The whole greeting is buffered at Twilio while the model waits; the line returns it to the
+    # server, 12 or 20 dB down, 60 ms late, and the caller says nothing.
+    emulator = LiveEmulator(EmulatorConfig(pacing=Pacing.unpaced()))
+    async with emulator, server_online_against(emulator, tmp_path) as server:
+        result = await server.place(
+            [WaitForReply(timeout=20), Hangup()], echo=Echo(level_db=echo_db, delay_ms=60)
+        )
+        transcript = await server.finished_transcript(result.call_sid)
+        totals = (await server.metrics_when_idle())["totals"]
+
+    assert totals["local_barge_ins"] == 0, "the call took the agent's echo for the caller"
+    assert result.metrics.clears_received == 0
+    [greeting] = transcript.turns
+    assert not greeting.interrupted
+    assert greeting.heard_text == greeting.text

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from telephony.closecodes import CloseCode
 from telephony.transcripts import EndReason
 from tests.callserver import RunningServer, running_server
-from tests.test_barge_in import environment
+from twins.environment import environment
 from twins.freezer import Freezer
 from twins.gemini_live import DEFAULT_API_KEY, LiveEmulator
 from twins.twilio import EndReason as SimEndReason
