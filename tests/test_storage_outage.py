@@ -416,3 +416,25 @@ async def test_a_live_agent_answers_a_new_call_while_the_database_is_down(
         for part in event.content.parts or []
     ]
     assert cues == ["[Greet the caller.]"]
+
+
+async def test_a_call_that_arrives_during_an_outage_is_answered_and_stored_afterwards(
+    outage: Outage,
+) -> None:
+    """New calls too: the webhook, the stream's admission (single use within the process), the
+    agent's session and every turn meet a dead database; the call is answered all the same."""
+    async with running_server(outage.url) as server:
+        async with outage.during():
+            result = await server.place(
+                [WaitForGreeting(timeout=20), Speak(1.5), WaitForReply(timeout=20), Hangup()]
+            )
+        transcript = await server.finished_transcript(result.call_sid, wait_s=HANG)
+
+    assert result.metrics.first_audio_ms is not None, "the caller was not greeted"
+    assert len(result.metrics.reply_latencies_ms) == 1, "the caller was not answered"
+    assert [turn.speaker for turn in transcript.turns] == [
+        Speaker.AGENT,
+        Speaker.CALLER,
+        Speaker.AGENT,
+    ]
+    assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
