@@ -52,6 +52,8 @@ class SpeechOnset:
         blocks = int(NOISE_WINDOW_MS // NOISE_BLOCK_MS)
         self._block_minima: deque[float] = deque(maxlen=blocks)
         self._block_min = -SILENT_DBFS
+        self._window_min = -SILENT_DBFS
+        """The quietest of the completed blocks, kept as blocks complete (not per frame)."""
         self._block_ms = 0.0
         self._voiced_ms = 0.0
         self._quiet_ms = 0.0
@@ -63,7 +65,7 @@ class SpeechOnset:
     @property
     def noise_dbfs(self) -> float:
         """The line's noise floor: its quietest frame of late."""
-        return min(self._block_min, *self._block_minima) if self._block_minima else self._block_min
+        return min(self._block_min, self._window_min)
 
     def threshold_dbfs(self, echo_dbfs: float = SILENT_DBFS) -> float:
         """The level a frame must exceed to be voiced, with the agent heard at ``echo_dbfs``."""
@@ -103,5 +105,6 @@ class SpeechOnset:
         self._block_ms += duration_ms
         if self._block_ms >= NOISE_BLOCK_MS:
             self._block_minima.append(self._block_min)
+            self._window_min = min(self._block_minima)
             self._block_min = -SILENT_DBFS
             self._block_ms = 0.0
