@@ -34,6 +34,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
+    await empty_postgres(url)
+    return url
+
+
+async def empty_postgres(url: str) -> None:
+    """Drop everything in the ``public`` schema of the PostgreSQL database at ``url``."""
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
@@ -41,7 +47,6 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
             await connection.execute(text("CREATE SCHEMA public"))
     finally:
         await engine.dispose()
-    return url
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from google.adk.events import Event, EventActions
 from google.adk.runners import Runner
 from google.adk.sessions import DatabaseSessionService
 from google.genai import types
-from sqlalchemy import text
 
 from telephony.live import internals
 from telephony.live.models import live_run_config
@@ -34,6 +33,7 @@ from telephony.transcripts import (
     create_engine,
 )
 from tests.callserver import running_server
+from tests.conftest import empty_postgres
 from tests.outages import Outage, private_postgres, sqlite_outage, until
 from twins.gemini_live import LiveEmulator
 from twins.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
@@ -60,13 +60,7 @@ async def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Outage:
     if request.param == "sqlite":
         return sqlite_outage(tmp_path)
     cluster: Outage = request.getfixturevalue("postgres_cluster")
-    engine = create_engine(cluster.url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    finally:
-        await engine.dispose()
+    await empty_postgres(cluster.url)
     return cluster
 
 
