@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from telephony.background import alongside
 from telephony.call_stats import CallStats
 from telephony.transcripts.backlog import Backlog
 
@@ -49,13 +50,8 @@ class Metrics:
     @contextlib.asynccontextmanager
     async def monitoring(self) -> AsyncIterator[None]:
         """Measure the event loop's lag while the block runs."""
-        task = asyncio.create_task(self._watch_lag(), name="event-loop lag monitor")
-        try:
+        async with alongside(self._watch_lag(), name="event-loop lag monitor"):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _watch_lag(self) -> None:
         clock = self.clock

@@ -31,7 +31,6 @@ libraries' internals do not match (``internals.py``), and with agents that have 
 (``agents.direct_line_allowed``).
 """
 
-import asyncio
 import contextlib
 import contextvars
 import logging
@@ -44,6 +43,7 @@ from google.adk.models.base_llm_connection import BaseLlmConnection
 from google.genai import types
 from websockets.exceptions import ConcurrencyError, ConnectionClosed
 
+from telephony.background import alongside
 from telephony.live import internals
 from telephony.live.internals import Internals
 from telephony.live.wire import MODEL_INPUT_MIME, AudioMessages, ModelMessage, split_server_message
@@ -248,13 +248,8 @@ class _ServerTap:
         """
         if self._on_close is not None:
             await self._on_close(self._socket)
-        drain = asyncio.create_task(self._drain())
-        try:
+        async with alongside(self._drain()):
             await self._socket.close(*args, **kwargs)
-        finally:
-            drain.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await drain
 
     async def _drain(self) -> None:
         # Someone else reading already (ADK's receive loop, at the end of a call) drains it.

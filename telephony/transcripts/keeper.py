@@ -23,6 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
+from telephony.background import alongside
 from telephony.errors import StorageError
 from telephony.transcripts.instances import LEASE_S, InstanceLease
 from telephony.transcripts.store import TranscriptStore
@@ -81,13 +82,10 @@ class StorageKeeper:
     async def running(self) -> AsyncIterator[None]:
         """Tend every ``every_s`` while the block runs; then let the backlog finish (bounded)
         and drop the lease."""
-        task = asyncio.create_task(self._keep(), name="storage keeper")
         try:
-            yield
+            async with alongside(self._keep(), name="storage keeper"):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await self._store.backlog.drain(self._shutdown_wait_s)
             if self._after_each is not None:
                 with contextlib.suppress(TimeoutError):
