@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_validate_signatures: bool = True
     """Turn off only for local experiments without a Twilio account."""
+    twilio_api_key: str | None = None
+    twilio_api_secret: SecretStr | None = None
+    """An API key and secret for the REST API (call control, outbound); else the auth token."""
+    twilio_api_base_url: str | None = None
+    """Where REST requests go instead of Twilio's own hosts (a local simulator, a proxy)."""
 
     google_api_key: SecretStr | None = None
     google_genai_use_vertexai: bool = False
