@@ -39,7 +39,7 @@ from telephony.agent_voice import AgentVoice
 from telephony.audio import TWILIO_RATE, MulawToPcm16k
 from telephony.audio.speech import SpeechOnset
 from telephony.call_stats import CallStats
-from telephony.caller_turns import CallerTurns, utterance_ends
+from telephony.caller_turns import CallerTurns, Utterance, utterance_ends
 from telephony.closecodes import CloseCode
 from telephony.errors import ModelUnavailableError, ProtocolError
 from telephony.inbound import Inbound
@@ -137,7 +137,7 @@ class Call:
         finally:
             self._agent.close()
             self._count_link()
-            self._store_caller_turn(self._now_ms())  # what the model had not closed yet
+            self._store_caller_turn(self._now_ms(), close=True)  # what was not stored yet
             self._voice.finish()
             reason = self.end_reason or EndReason.SERVER_SHUTDOWN
             self._transcript.end(reason)
@@ -232,6 +232,8 @@ class Call:
         speech = self._speech
         was_speaking = speech.speaking
         onset = speech.feed(pcm, len(ulaw) * 1000 / TWILIO_RATE, voice.echo_dbfs)
+        if onset:
+            self._caller.caller_spoke()
         if was_speaking and not speech.speaking:
             self._watch.caller_stopped(self._clock(), speech.spoke_ms)
         if onset and voice.playing and not voice.generating:
@@ -247,8 +249,10 @@ class Call:
         return EndReason.MODEL_ERROR  # the model ended the session: not how a call ends
 
     def _conversation_so_far(self) -> str | None:
+        closed = self._caller.closed_text
+        waiting = [("Caller", closed)] if closed else []
         playing = [("You", text) for text in self._voice.unsettled()]
-        return conversation_cue(self._said + playing)
+        return conversation_cue(self._said + waiting + playing)
 
     async def _on_model(self, message: ModelMessage) -> None:
         """Act on one message of the model, in the order its parts must take effect.
@@ -260,16 +264,20 @@ class Call:
             if message.interrupted:
                 # The caller's words the model was answering come before the reply they cut
                 # short, as ADK orders them (a queue put: `clear` still leaves at once).
-                self._store_caller_turn(self._now_ms())
+                self._store_caller_turn(self._now_ms(), close=True)
                 await voice.barge_in()
             for chunk in message.audio:
                 await voice.play(chunk)
             if message.output_text:
                 voice.text(message.output_text)
+            whole = self._agent.link.final_input_transcripts
             if message.input_text:
-                self._caller.heard(message.input_text, self._now_ms())
-            if utterance_ends(message, whole_transcripts=self._agent.link.final_input_transcripts):
-                self._store_caller_turn(self._now_ms())
+                now_ms = self._now_ms()
+                begun = self._caller.heard(message.input_text, now_ms, may_amend=not whole)
+                if begun is not None:
+                    self._store_utterance(begun)
+            if utterance_ends(message, whole_transcripts=whole):
+                self._caller.close(self._now_ms())  # stored with the reply (caller_turns.py)
             if message.generation_complete:
                 voice.generation_complete()
             if message.turn_complete:
@@ -281,17 +289,21 @@ class Call:
         """A connection of the model ended (``goAway``, a drop, a hand-over to another agent):
         what it was saying is a finished turn, and the next connection starts a new one."""
         try:
-            self._store_caller_turn(self._now_ms())
+            self._caller.close(self._now_ms())
             await self._voice.turn_complete()
         except _CallerGone:
             self._end(EndReason.CONNECTION_LOST)
 
-    def _store_caller_turn(self, now_ms: int) -> None:
-        if (said := self._caller.close(now_ms)) is not None:
-            self._said.append(("Caller", said.text))
-            self._transcript.caller_turn(said)
+    def _store_caller_turn(self, now_ms: int, *, close: bool = False) -> None:
+        if (said := self._caller.take(now_ms, close=close)) is not None:
+            self._store_utterance(said)
+
+    def _store_utterance(self, said: Utterance) -> None:
+        self._said.append(("Caller", said.text))
+        self._transcript.caller_turn(said)
 
     def _agent_said(self, result: AgentTurnResult) -> None:
+        self._store_caller_turn(self._now_ms())  # the words this turn answered come first
         if result.heard_text:
             self._said.append(("You", result.heard_text))
         self._transcript.agent_turn(result)

@@ -6,9 +6,12 @@ once when the call sends ``clear``. So an echo means "played" unless a clear wen
 mark was sent, in which case it means "flushed". This module keeps the marks in flight, the
 transcript text each one covers, and turns that into finished turns with the heard text.
 
-Text coverage: a mark covers the output transcription received up to the moment it is sent.
-Transcription that arrives after the audio it describes is therefore credited to the next mark,
-so the heard text errs on the side of "not heard yet".
+Heard text follows audio time. The output transcription carries no timing and no ordering with
+the audio: it lags or leads it by hundreds of milliseconds, and the audio itself arrives in
+bursts far ahead of playback. So the text is not tied to the marks it happened to arrive near.
+A turn cut short is heard up to the share of its audio that played: of the text generated, the
+whole words that fit in that share of its characters (speech runs at a near-even rate of
+characters). A turn played to the end is heard in full.
 
 Pure and synchronous; times are milliseconds from the start of the call, given by the caller.
 """
@@ -39,7 +42,6 @@ class AgentTurnResult:
 class _Turn:
     number: int
     fragments: list[str] = field(default_factory=list)
-    heard_fragments: int = 0
     start_ms: int | None = None
     audio_ms: float = 0.0
     heard_ms: float = 0.0
@@ -54,7 +56,6 @@ class _Turn:
 class _MarkInFlight:
     name: str
     turn: _Turn
-    fragments: int
     audio_ms: float
 
 
@@ -113,7 +114,6 @@ class Playback:
             return self._mark(turn, 0.0), None
         if not turn.fragments and turn.start_ms is None:
             return None, None  # an empty turn (a tool call, say): nothing to keep
-        turn.heard_fragments = len(turn.fragments)
         return None, _result(turn, interrupted=False, end_ms=now_ms)
 
     def echoed(self, name: str, now_ms: int) -> AgentTurnResult | None:
@@ -129,7 +129,6 @@ class Playback:
             self._names.discard(mark.name)
             turn = mark.turn
             turn.pending_marks -= 1
-            turn.heard_fragments = max(turn.heard_fragments, mark.fragments)
             turn.heard_ms += mark.audio_ms
             if mark.name == name:
                 break
@@ -177,7 +176,7 @@ class Playback:
         results = []
         for turn in open_turns.values():
             if turn.fragments or turn.start_ms is not None:
-                cut_short = turn.heard_fragments < len(turn.fragments) or not turn.generated
+                cut_short = not turn.generated or turn.heard_ms < turn.audio_ms
                 results.append(_result(turn, interrupted=cut_short, end_ms=now_ms))
         return results
 
@@ -191,22 +190,32 @@ class Playback:
         self._marks += 1
         name = f"a{turn.number}.{self._marks}"
         turn.pending_marks += 1
-        self._in_flight.append(_MarkInFlight(name, turn, len(turn.fragments), audio_ms))
+        self._in_flight.append(_MarkInFlight(name, turn, audio_ms))
         self._names.add(name)
         return name
 
 
 def _result(turn: _Turn, *, interrupted: bool, end_ms: int) -> AgentTurnResult:
-    heard = turn.fragments[: turn.heard_fragments] if interrupted else turn.fragments
-    if not interrupted:
-        turn.heard_fragments = len(turn.fragments)
+    text = "".join(turn.fragments).strip()
     return AgentTurnResult(
         turn=turn.number,
-        text="".join(turn.fragments).strip(),
-        heard_text="".join(heard).strip(),
+        text=text,
+        heard_text=_heard_part(text, turn.heard_ms, turn.audio_ms) if interrupted else text,
         interrupted=interrupted,
         start_ms=turn.start_ms if turn.start_ms is not None else end_ms,
         end_ms=end_ms,
         audio_ms=turn.audio_ms,
         heard_ms=turn.heard_ms if interrupted else turn.audio_ms,
     )
+
+
+def _heard_part(text: str, heard_ms: float, audio_ms: float) -> str:
+    """The whole words of ``text`` that fit in the share ``heard_ms / audio_ms`` of it."""
+    if audio_ms <= 0 or heard_ms <= 0:
+        return ""
+    if heard_ms >= audio_ms:
+        return text
+    cut = int(len(text) * heard_ms / audio_ms)
+    if cut < len(text) and not text[cut].isspace():
+        cut = text.rfind(" ", 0, cut + 1)  # the word under the cut was not heard in full
+    return text[: max(cut, 0)].strip()

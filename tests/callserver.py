@@ -9,6 +9,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,10 +21,15 @@ from telephony.config import Settings
 from telephony.server import bind, serve_in_process
 from telephony.services import Services
 from telephony.transcripts import Transcript
-from twins.gemini_live import LiveEmulator
+from twins.environment import environment
+from twins.gemini_live import DEFAULT_API_KEY, LiveEmulator
 from twins.twilio import CallConfig, CallResult, SimulatedCall, Step, twilio_signature
 
 ACCOUNT_SID = "AC" + "5" * 32
+PREAMBLE = "Let me check."
+"""What the emulator's receptionist says before it calls ``opening_hours`` in answer to the first
+question. A 2.5 model ends that preamble as a turn of its own (``turnComplete``), then calls the
+tool and answers in the next turn: the transcript has two agent turns there."""
 
 
 @dataclass
@@ -112,3 +118,17 @@ async def running_server(
     app = create_app(Settings(_env_file=None, **values))  # type: ignore[call-arg]
     async with serve_in_process(app, sock):
         yield RunningServer(base_url, auth_token, api_token, app)
+
+
+@contextlib.asynccontextmanager
+async def server_online_against(
+    emulator: LiveEmulator, tmp_path: Path
+) -> AsyncIterator[RunningServer]:
+    """The server "online", its Gemini client pointed at ``emulator`` as a deployment's would
+    be at Google (the way the benchmark runs it)."""
+    with environment(emulator.client_env()):
+        async with running_server(
+            f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}",
+            google_api_key=SecretStr(DEFAULT_API_KEY),
+        ) as server:
+            yield server

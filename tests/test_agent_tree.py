@@ -5,6 +5,7 @@ from pathlib import Path
 
 from telephony.transcripts import EndReason, Speaker
 from tests.callserver import running_server
+from twins.gemini_live import Tools
 from twins.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
 
 FRAME_MS = 20
@@ -13,8 +14,8 @@ FRAME_MS = 20
 async def test_a_hand_over_to_a_sub_agent_keeps_the_call_going(tmp_path: Path) -> None:
     async with running_server(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}") as server:
         emulator = server.emulator
-        # The receptionist answers the caller's first words by handing them to the
-        # appointments desk, which runs on a live connection of its own.
+        # The receptionist's first turn hands the call to the appointments desk (after a short
+        # spoken preamble, as a voice model does), which runs on a live connection of its own.
         emulator.script.call_tool("transfer_to_agent", {"agent_name": "appointments"})
         result = await server.place(
             [
@@ -44,7 +45,8 @@ async def test_a_hand_over_to_a_sub_agent_keeps_the_call_going(tmp_path: Path) -
     # The transcript goes on after the hand-over, in order.
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
     speakers = [turn.speaker for turn in transcript.turns]
-    assert speakers[:2] == [Speaker.AGENT, Speaker.CALLER]
+    assert speakers[:3] == [Speaker.AGENT, Speaker.AGENT, Speaker.CALLER]
+    assert transcript.turns[0].text == Tools.realistic().preamble
     assert speakers.count(Speaker.CALLER) == 2
     assert speakers[-1] is Speaker.AGENT
     assert [turn.seq for turn in transcript.turns] == list(range(1, len(speakers) + 1))

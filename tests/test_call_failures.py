@@ -2,7 +2,7 @@
 server goes on serving other calls."""
 
 from telephony.transcripts import EndReason, Speaker
-from tests.callserver import RunningServer
+from tests.callserver import PREAMBLE, RunningServer
 from twins.gemini_live import AfterTurns, BeforeFirstHandle, MidReply, OnSetup
 from twins.twilio import EndReason as SimEnd
 from twins.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
@@ -55,7 +55,9 @@ async def test_a_dropped_model_connection_is_resumed_without_the_caller_noticing
     assert len(result.metrics.reply_latencies_ms) == 1
     transcript = await call_server.finished_transcript(result.call_sid)
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
-    assert [t.speaker for t in transcript.turns] == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT]
+    speakers = [t.speaker for t in transcript.turns]
+    assert speakers == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT, Speaker.AGENT]
+    assert transcript.turns[2].text == PREAMBLE
 
 
 async def test_go_away_is_followed_by_a_resumed_session(call_server: RunningServer) -> None:
@@ -95,4 +97,5 @@ async def test_a_session_adk_cannot_resume_goes_on_fresh_with_the_conversation_s
     # The caller's question was answered on the fresh session.
     assert len(result.metrics.reply_latencies_ms) >= 1
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
-    assert [t.speaker for t in transcript.turns][-2:] == [Speaker.CALLER, Speaker.AGENT]
+    assert [t.speaker for t in transcript.turns][-3:] == [Speaker.CALLER] + [Speaker.AGENT] * 2
+    assert transcript.turns[-2].text == PREAMBLE

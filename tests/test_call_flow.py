@@ -4,7 +4,7 @@ agent runs on real ADK against the Live API emulator."""
 from pathlib import Path
 
 from telephony.transcripts import EndReason, Speaker
-from tests.callserver import RunningServer, running_server
+from tests.callserver import PREAMBLE, RunningServer, running_server
 from twins.twilio import (
     EventKind,
     Hangup,
@@ -49,11 +49,12 @@ async def test_a_call_is_answered_and_transcribed(database_url: str) -> None:
     assert transcript.call.agent == "receptionist"
     assert transcript.call.from_number == server.call_config([]).from_number
     speakers = [turn.speaker for turn in transcript.turns]
-    assert speakers == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT]
-    assert [turn.seq for turn in transcript.turns] == [1, 2, 3]
-    greeting, question, answer = transcript.turns
+    assert speakers == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT, Speaker.AGENT]
+    assert [turn.seq for turn in transcript.turns] == [1, 2, 3, 4]
+    greeting, question, preamble, answer = transcript.turns
     assert greeting.text and greeting.heard_text == greeting.text and not greeting.interrupted
     assert question.text and question.heard_text is None
+    assert preamble.text == PREAMBLE and preamble.heard_text == PREAMBLE
     assert answer.text and answer.heard_text == answer.text and not answer.interrupted
     assert greeting.start_ms < answer.start_ms
 
@@ -119,8 +120,9 @@ async def test_caller_barges_in_and_the_turn_keeps_what_was_heard(
     assert greeting.heard_text is not None and greeting.heard_text
     assert greeting.text.startswith(greeting.heard_text)
     assert len(greeting.heard_text) < len(greeting.text), "heard text must be a strict prefix"
-    assert [t.speaker for t in transcript.turns[1:]] == [Speaker.CALLER, Speaker.AGENT]
-    assert not transcript.turns[2].interrupted
+    assert [t.text for t in transcript.turns[2:]][:1] == [PREAMBLE]
+    assert [t.speaker for t in transcript.turns[1:]] == [Speaker.CALLER] + [Speaker.AGENT] * 2
+    assert not transcript.turns[3].interrupted
 
     report = await call_server.metrics_when_idle()
     assert report["totals"]["calls"] == 1
@@ -210,4 +212,4 @@ async def test_with_the_direct_line_off_adk_carries_the_whole_call(tmp_path: Pat
     assert greeting.heard_text
     assert greeting.text.startswith(greeting.heard_text)
     assert len(greeting.heard_text) < len(greeting.text)
-    assert [t.speaker for t in transcript.turns[1:]] == [Speaker.CALLER, Speaker.AGENT]
+    assert [t.speaker for t in transcript.turns[1:]] == [Speaker.CALLER] + [Speaker.AGENT] * 2

@@ -8,27 +8,48 @@ from telephony.live.wire import ModelMessage
 
 def test_fragments_make_one_utterance_timed_from_first_to_last() -> None:
     turns = CallerTurns()
-    assert turns.heard("I'd like", 100)  # begins an utterance
-    assert not turns.heard(" to book", 250)
+    assert turns.heard("I'd like", 100) is None
+    assert turns.heard(" to book", 250) is None
     assert turns.speaking
-    assert turns.close(900) == Utterance("I'd like to book", 100, 250)
+    turns.close(900)
     assert not turns.speaking
+    assert turns.take(900) == Utterance("I'd like to book", 100, 250)
+    assert turns.take(950) is None
 
 
 def test_closing_with_nothing_said_stores_nothing() -> None:
     turns = CallerTurns()
-    assert turns.close(10) is None
+    assert turns.take(10, close=True) is None
     turns.heard("   ", 20)
-    assert turns.close(30) is None
+    assert turns.take(30, close=True) is None
     assert not turns.speaking
 
 
-def test_after_a_close_the_next_fragment_begins_a_new_utterance() -> None:
+def test_a_late_fragment_amends_the_closed_utterance() -> None:
+    # The model finished generating its reply before the caller's last words were transcribed.
+    turns = CallerTurns()
+    turns.heard("Are you open", 100)
+    turns.close(600)
+    assert turns.heard(" on Saturday?", 900) is None
+    assert not turns.speaking
+    assert turns.take(1500) == Utterance("Are you open on Saturday?", 100, 900)
+
+
+def test_after_the_caller_speaks_again_a_fragment_begins_a_new_utterance() -> None:
     turns = CallerTurns()
     turns.heard("Yes.", 10)
     turns.close(20)
-    assert turns.heard("No.", 30)
-    assert turns.close(40) == Utterance("No.", 30, 30)
+    turns.caller_spoke()
+    assert turns.heard("No.", 30) == Utterance("Yes.", 10, 10)  # store this one first
+    assert turns.take(40, close=True) == Utterance("No.", 30, 30)
+
+
+def test_whole_transcriptions_never_amend_another() -> None:
+    turns = CallerTurns()
+    turns.heard("Hello.", 10)
+    turns.close(10)
+    assert turns.heard("Goodbye.", 30, may_amend=False) == Utterance("Hello.", 10, 10)
+    assert turns.take(40, close=True) == Utterance("Goodbye.", 30, 30)
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,14 @@ def test_caller_audio_messages_decode_to_the_pcm(audio_field: bool, key: str) ->
     blob = blob[0] if isinstance(blob, list) else blob
     assert base64.urlsafe_b64decode(blob["data"]) == PCM
     assert blob["mime_type"] == "audio/pcm;rate=16000"
+
+
+@pytest.mark.parametrize(
+    "update",
+    [{}, {"resumable": False}, {"newHandle": "", "resumable": True}, {"newHandle": "h"}],
+)
+def test_an_update_without_a_resumable_handle_is_kept_from_adk(update: dict[str, object]) -> None:
+    # ADK would store its empty handle over the last good one and could not resume a drop.
+    raw = json.dumps({"sessionResumptionUpdate": update})
+    assert split_server_message(raw) == (None, None)
+    assert split_server_message(raw.encode()) == (None, None)

@@ -97,3 +97,24 @@ def test_generation_complete_ends_generating_but_not_the_turn() -> None:
 def test_a_turn_without_audio_or_text_leaves_nothing() -> None:
     playback = Playback()
     assert playback.generated(now_ms=5) == (None, None)
+
+
+def test_heard_text_follows_audio_time_not_when_the_text_arrived() -> None:
+    # The audio of a whole reply arrives at once, far ahead of playback, and its transcription
+    # trails it: nothing of the text had arrived when the marks were sent.
+    playback = Playback()
+    marks = [playback.audio(100.0, now_ms=0) for _ in range(10)]
+    for word in ["One", " two", " three", " four", " five"]:
+        playback.text(word)
+    playback.echoed(marks[3], now_ms=400)  # 400 of 1000 ms played
+    [cut] = playback.clear(now_ms=410)
+    assert cut.text == "One two three four five"
+    assert cut.heard_text == "One two"  # 40% of 23 characters: 9, inside "three"
+
+
+def test_a_turn_cut_before_any_audio_played_was_heard_not_at_all() -> None:
+    playback = Playback()
+    playback.text("Hello")
+    playback.audio(200.0, now_ms=0)
+    [cut] = playback.clear(now_ms=10)
+    assert cut.heard_text == "" and cut.heard_ms == 0.0

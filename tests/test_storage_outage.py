@@ -32,7 +32,7 @@ from telephony.transcripts import (
     TurnRecord,
     create_engine,
 )
-from tests.callserver import running_server
+from tests.callserver import PREAMBLE, running_server
 from tests.conftest import empty_postgres
 from tests.outages import Outage, private_postgres, sqlite_outage, until
 from twins.gemini_live import LiveEmulator
@@ -139,8 +139,11 @@ async def test_a_call_goes_on_through_an_outage_and_is_stored_in_full_when_it_en
     assert during["transcripts"]["database_unavailable"] is True
     assert not result.timed_out_steps
     agent, caller = Speaker.AGENT, Speaker.CALLER
-    assert [turn.speaker for turn in transcript.turns] == [agent, caller, agent, caller, agent]
-    assert [turn.seq for turn in transcript.turns] == [1, 2, 3, 4, 5]
+    # The first answer comes after a spoken preamble, a turn of its own (PREAMBLE).
+    speakers = [turn.speaker for turn in transcript.turns]
+    assert speakers == [agent, caller, agent, agent, caller, agent]
+    assert [turn.seq for turn in transcript.turns] == [1, 2, 3, 4, 5, 6]
+    assert transcript.turns[2].text == PREAMBLE
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
     assert transcript.call.agent == "receptionist"
     assert totals == {
@@ -203,6 +206,7 @@ async def test_a_call_that_ends_during_an_outage_is_closed_when_the_database_ret
     assert [turn.speaker for turn in transcript.turns] == [
         Speaker.AGENT,
         Speaker.CALLER,
+        Speaker.AGENT,  # the preamble before the opening-hours tool
         Speaker.AGENT,
     ]
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
@@ -429,6 +433,7 @@ async def test_a_call_that_arrives_during_an_outage_is_answered_and_stored_after
     assert [turn.speaker for turn in transcript.turns] == [
         Speaker.AGENT,
         Speaker.CALLER,
+        Speaker.AGENT,  # the preamble before the opening-hours tool
         Speaker.AGENT,
     ]
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP

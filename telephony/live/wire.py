@@ -65,7 +65,9 @@ def split_server_message(raw: bytes | str) -> tuple[ModelMessage | None, bytes |
     """
     marker: bytes | str = b'"serverContent"' if isinstance(raw, bytes) else '"serverContent"'
     if marker not in raw:  # type: ignore[operator]
-        return None, raw  # setup, tool calls, usage, goAway, resumption: not the call's business
+        if _is_unresumable_update(raw):
+            return None, None
+        return None, raw  # setup, tool calls, usage, goAway, handles: not the call's business
     message = json.loads(raw)
     content = message.get("serverContent") if isinstance(message, dict) else None
     if not isinstance(content, dict):
@@ -82,6 +84,28 @@ def split_server_message(raw: bytes | str) -> tuple[ModelMessage | None, bytes |
     if not content:
         del message["serverContent"]
     return found, (json.dumps(message) if message else None)
+
+
+def _is_unresumable_update(raw: bytes | str) -> bool:
+    """True for a ``sessionResumptionUpdate`` that carries no handle to resume with.
+
+    While the model generates or runs a tool, the service says ``resumable: false`` with no
+    handle (proto3 JSON: often ``{}``). ADK stores every update's handle, the empty one too, so
+    a connection that drops mid-reply would find no handle and could not resume at all. Such an
+    update is kept from ADK: it keeps the last handle that can resume, as the service intends.
+    """
+    marker: bytes | str = (
+        b'"sessionResumptionUpdate"' if isinstance(raw, bytes) else ('"sessionResumptionUpdate"')
+    )
+    if marker not in raw:  # type: ignore[operator]
+        return False
+    message = json.loads(raw)
+    if not isinstance(message, dict) or set(message) != {"sessionResumptionUpdate"}:
+        return False
+    update = message["sessionResumptionUpdate"]
+    if not isinstance(update, dict):
+        return False
+    return not (update.get("resumable") is True and update.get("newHandle"))
 
 
 def _read_transcriptions(content: dict[str, Any], found: ModelMessage) -> None:

@@ -71,7 +71,7 @@ REALISTIC = Profile(
     reply_latency_ms=300,
 )
 
-DEFAULT_PROFILE = IDEALISED
+DEFAULT_PROFILE = REALISTIC
 """The behaviour of ``EmulatorConfig()`` (and of ``LiveEmulator()``): switch to ``REALISTIC``
 here to make every test, the demo and the benchmark meet the realistic model."""
 
