@@ -10,9 +10,9 @@ def test_fragments_make_one_utterance_timed_from_first_to_last() -> None:
     turns = CallerTurns()
     assert turns.heard("I'd like", 100) is None
     assert turns.heard(" to book", 250) is None
-    assert turns.speaking
+    speaking_before = turns.speaking
     turns.close(900)
-    assert not turns.speaking
+    assert (speaking_before, turns.speaking) == (True, False)
     assert turns.take(900) == Utterance("I'd like to book", 100, 250)
     assert turns.take(950) is None
 
