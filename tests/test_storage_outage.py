@@ -206,7 +206,6 @@ async def test_a_call_that_ends_during_an_outage_is_closed_when_the_database_ret
     assert [turn.speaker for turn in transcript.turns] == [
         Speaker.AGENT,
         Speaker.CALLER,
-        Speaker.AGENT,  # the preamble before the opening-hours tool
         Speaker.AGENT,
     ]
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
