@@ -8,6 +8,7 @@ recording of what the caller heard is.
 """
 
 import asyncio
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from telephony.app import create_app
 from telephony.cli.report import print_call, print_transcript
 from telephony.config import Settings
 from telephony.server import bind, configure_logging, serve_in_process
+from twins.gemini_live import LiveEmulator
 from twins.twilio import (
     CallConfig,
     CallResult,
@@ -63,7 +65,8 @@ async def _demo(out_dir: Path) -> int:
         api_token=SecretStr(api_token),
     )
     print(f"Server on {base_url}, offline: the local Live API emulator answers as the model.")
-    async with serve_in_process(create_app(settings), sock):
+    app = create_app(settings)
+    async with serve_in_process(app, sock):
         config = CallConfig(
             server_url=base_url,
             auth_token=auth_token,
@@ -74,8 +77,11 @@ async def _demo(out_dir: Path) -> int:
         print("Placing a call: the caller listens, asks, listens, asks again and interrupts...")
         result = await SimulatedCall(config).run()
         transcript = await fetch_transcript(base_url, api_token, result.call_sid)
+        tools = _tool_calls(app.state.services.emulator)
     print()
     print_transcript(transcript)
+    for line in tools:
+        print(line)
     print()
     print_call(result)
     return 0 if _went_as_planned(result, transcript) else 1
@@ -98,6 +104,17 @@ async def fetch_transcript(
             if found["call"]["ended_at"] or asyncio.get_running_loop().time() > deadline:
                 return found
             await asyncio.sleep(0.05)
+
+
+def _tool_calls(emulator: object) -> list[str]:
+    """The agent's tool calls, as the model saw them answered (the emulator's record)."""
+    if not isinstance(emulator, LiveEmulator):
+        return []
+    return [
+        f"  tool call: {response.name} -> {json.dumps(response.response, ensure_ascii=False)}"
+        for connection in emulator.record.connections
+        for response in connection.tool_responses
+    ]
 
 
 def _went_as_planned(result: CallResult, transcript: dict[str, Any]) -> bool:
