@@ -9,7 +9,7 @@ from google.genai.live import AsyncSession
 
 from telephony.live import internals
 from telephony.transcripts import EndReason, Speaker
-from tests.callserver import running_server
+from tests.callserver import PREAMBLE, running_server
 from twins.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
 
 
@@ -62,7 +62,9 @@ async def test_with_a_mismatch_calls_run_on_the_public_api(
     assert len(result.metrics.reply_latencies_ms) == 1
     assert result.metrics.violations == 0
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
-    assert [t.speaker for t in transcript.turns] == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT]
+    speakers = [t.speaker for t in transcript.turns]
+    assert speakers == [Speaker.AGENT, Speaker.CALLER, Speaker.AGENT, Speaker.AGENT]
+    assert transcript.turns[2].text == PREAMBLE
     # ...with every frame through ADK's queue, none over the direct line.
     assert totals["audio_direct"] == 0
     assert totals["audio_queued"] == totals["frames_in"] > 0
