@@ -35,7 +35,7 @@ from telephony.metrics import Metrics
 from telephony.routes import api, media, voice
 from telephony.server import configure_logging
 from telephony.services import Services
-from telephony.transcripts import TranscriptStore, create_engine
+from telephony.transcripts import TranscriptStore, create_engine, schema
 from telephony.transcripts.keeper import StorageKeeper
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
@@ -75,7 +75,8 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     engine = create_engine(settings.database_url)
     stack.push_async_callback(engine.dispose)
     store = TranscriptStore(engine)
-    await store.create_schema()
+    await schema.prepare(engine)  # a schema that needs migrating stops the server here
+    store.schema_ready()
     session_service = CallSessionService(internals=checked, db_engine=engine)
     keeper = StorageKeeper(store, after_each=session_service.flush)
     await keeper.start()

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from telephony.errors import StorageError
+from telephony.transcripts import schema
 from telephony.transcripts.backlog import Backlog
 from telephony.transcripts.engine import DATABASE_ERRORS, create_engine
 from telephony.transcripts.instances import new_instance_id
@@ -46,10 +47,6 @@ from telephony.transcripts.values import (
 logger = logging.getLogger(__name__)
 
 _SUPPORTED_DIALECTS = ("sqlite", "postgresql")
-
-_SCHEMA_LOCK = 0x7E1E_CA11
-"""PostgreSQL advisory lock key held while creating tables, so that workers starting together
-do not race each other."""
 
 _STATUS_RANK = {
     CallStatus.QUEUED: 0,
@@ -94,17 +91,16 @@ class TranscriptStore:
         return self._engine
 
     async def create_schema(self) -> None:
-        """Create the tables that do not exist yet; existing tables are left as they are."""
-        try:
-            async with self._engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    await connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
-                await connection.run_sync(Base.metadata.create_all)
-        except DATABASE_ERRORS as exc:
-            raise StorageError("could not create the transcript tables") from exc
+        """Create the tables that do not exist yet; existing tables are left as they are. A new
+        database is marked as at the newest schema revision (``schema.create_missing``)."""
+        await schema.create_missing(self._engine)
+        self.schema_ready()
+        logger.debug("transcript tables ready")
+
+    def schema_ready(self) -> None:
+        """Note that the tables are in place (the SQLite file in use is the one to watch)."""
         if self._file is not None:
             self._file.remember()
-        logger.debug("transcript tables ready")
 
     def problem(self) -> str | None:
         """Why what is written cannot be kept (the SQLite file was deleted or replaced), for an
