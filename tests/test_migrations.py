@@ -6,9 +6,9 @@ README's "Schema migrations".
 """
 
 import os
-from collections.abc import AsyncIterator
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,14 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telephony.app import create_app
 from telephony.config import Settings
 from telephony.errors import SchemaError
-from telephony.transcripts import (
-    CallInfo,
-    Speaker,
-    TranscriptStore,
-    TurnRecord,
-    create_engine,
-    schema,
-)
+from telephony.transcripts import TranscriptStore, create_engine, schema
 from tests.test_processes import clean_env
 
 T0 = datetime(2026, 3, 4, 10, 20, 30, tzinfo=UTC)
@@ -73,10 +66,17 @@ async def test_a_database_from_before_migrations_is_refused_then_adopted_by_upgr
     await schema.upgrade(engine, "0001")
     async with engine.begin() as connection:  # as the server made it before migrations
         await connection.execute(text("DROP TABLE alembic_version"))
-    old = TranscriptStore(engine)
-    await old.start_call(CallInfo(call_sid=SID, started_at=T0, agent="receptionist"))
-    said = TurnRecord(speaker=Speaker.CALLER, text="hello", start_ms=0, end_ms=500)
-    await old.add_turn(SID, said)
+        await connection.execute(  # and a call it stored
+            text("INSERT INTO calls (id, call_sid, agent, turn_count) VALUES (7, :sid, 'r', 1)"),
+            {"sid": SID},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO call_turns (call_id, seq, speaker, text, interrupted, start_ms,"
+                " end_ms, created_at) VALUES (7, 1, 'caller', 'hello', false, 0, 500, :at)"
+            ),
+            {"at": T0.replace(tzinfo=None) if engine.dialect.name == "sqlite" else T0},
+        )
 
     with pytest.raises(SchemaError, match="python -m telephony db upgrade"):
         await schema.prepare(engine)

@@ -42,9 +42,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.adk.events import Event
-from google.adk.sessions import DatabaseSessionService, Session
+from google.adk.sessions import BaseSessionService, DatabaseSessionService, Session
 from google.adk.sessions.base_session_service import GetSessionConfig
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telephony.live import internals
 from telephony.live.internals import Internals
@@ -260,3 +262,26 @@ def is_durable(event: Event) -> bool:
     if actions.transfer_to_agent or actions.escalate:
         return True
     return bool(event.content and event.content.parts)
+
+
+ADK_SESSIONS_TABLE = "sessions"
+"""google-adk's table of sessions (``id``, ``app_name``, ``user_id``): its storage schema,
+read to find whose a session is, since only ADK's ``delete_session`` removes one with its
+events."""
+
+
+async def erase_sessions(service: BaseSessionService, engine: AsyncEngine, session_id: str) -> int:
+    """Delete every ADK session with id ``session_id`` (a call's sessions are named by its
+    CallSid), with its events; the number deleted."""
+    async with engine.connect() as connection:
+        if not await connection.run_sync(lambda sync: inspect(sync).has_table(ADK_SESSIONS_TABLE)):
+            return 0
+        owners = (
+            await connection.execute(
+                text(f"SELECT app_name, user_id FROM {ADK_SESSIONS_TABLE} WHERE id = :id"),
+                {"id": session_id},
+            )
+        ).all()
+    for app_name, user_id in owners:
+        await service.delete_session(app_name=app_name, user_id=user_id, session_id=session_id)
+    return len(owners)

@@ -83,9 +83,7 @@ async def create_missing(engine: AsyncEngine) -> None:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Run the migrations up to ``revision``, in one transaction."""
     async with _locked(engine, "migrate the database") as connection:
-        await connection.run_sync(
-            lambda sync: command.upgrade(alembic_config(sync), revision)
-        )
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
 
 
 async def stamp(engine: AsyncEngine, revision: str = "head") -> None:
