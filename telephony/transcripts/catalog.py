@@ -11,7 +11,7 @@ import binascii
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -159,7 +159,7 @@ class CallCatalog:
         return found is not None
 
 
-def _summaries() -> Select[Unpack[tuple[Any, ...]]]:
+def _summaries() -> Select[*tuple[Any, ...]]:
     turns = select(func.count(TurnRow.id)).where(TurnRow.call_id == CallRow.id).scalar_subquery()
     interrupted = exists().where(TurnRow.call_id == CallRow.id, TurnRow.interrupted.is_(True))
     return select(
