@@ -137,3 +137,38 @@ def test_db_upgrade_on_the_command_line(tmp_path: Path) -> None:
     checked = db("check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert os.path.exists(tmp_path / "cli.db")
+
+
+PREPARE = """
+import asyncio, sys
+from telephony.transcripts import create_engine, schema
+
+async def main() -> None:
+    engine = create_engine(sys.argv[1])
+    await schema.prepare(engine)
+    print(await schema.current_revision(engine))
+    await engine.dispose()
+
+asyncio.run(main())
+"""
+
+
+def test_workers_starting_together_on_a_new_sqlite_database_wait_for_one(
+    tmp_path: Path,
+) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", PREPARE, database],
+            cwd=Path(__file__).parents[1],
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err
+        assert out.strip() == schema.head_revision()

@@ -10,8 +10,8 @@
 - `differences` compares a database with ``tables.py`` (empty when a migration is missing
   nowhere): the test suite's check that every change to the tables has its migration.
 
-On PostgreSQL each of these holds an advisory lock, so workers starting together, or a
-deploy's migration job and a server, do not race.
+Each of these holds the schema for itself (PostgreSQL: an advisory lock; SQLite: the write
+lock), so workers starting together, or a deploy's migration job and a server, do not race.
 """
 
 import logging
@@ -155,12 +155,16 @@ def _prepare(connection: Connection) -> None:
 
 @asynccontextmanager
 async def _locked(engine: AsyncEngine, action: str) -> AsyncIterator[AsyncConnection]:
-    """A transaction on ``engine``, under the schema lock on PostgreSQL; database errors
-    become `StorageError` (`SchemaError` passes through)."""
+    """A transaction on ``engine`` that holds the schema for itself: PostgreSQL's advisory
+    lock, SQLite's write lock from the first statement on (``BEGIN IMMEDIATE``), so that
+    worker processes starting together on a new database wait for the one creating it.
+    Database errors become `StorageError` (`SchemaError` passes through)."""
     try:
         async with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 await connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+            else:
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield connection
     except DATABASE_ERRORS as exc:
         raise StorageError(f"could not {action}") from exc

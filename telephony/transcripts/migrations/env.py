@@ -7,14 +7,25 @@ database and are left alone (autogenerate neither drops nor alters them).
 from typing import Any
 
 from alembic import context
+from sqlalchemy import Enum
 
-from telephony.transcripts.tables import Base
+from telephony.transcripts.tables import Base, UTCDateTime
 
 
 def _ours(name: str | None, type_: str, parent_names: Any) -> bool:
     if type_ == "table":
         return name in Base.metadata.tables
     return True
+
+
+def _render_type(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Our column types as plain SQLAlchemy ones in generated migrations, which must not
+    import ``tables.py``."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, Enum) and not obj.native_enum:
+        return f"sa.String({obj.length})"
+    return False
 
 
 connection = context.config.attributes.get("connection")
@@ -27,6 +38,7 @@ context.configure(
     render_as_batch=True,  # SQLite alters a table by copying it
     compare_type=True,
     compare_server_default=True,
+    render_item=_render_type,
 )
 with context.begin_transaction():
     context.run_migrations()
