@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, exists, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from telephony.errors import StorageError
@@ -161,7 +161,15 @@ class CallCatalog:
 
 def _summaries() -> Select[*tuple[Any, ...]]:
     turns = select(func.count(TurnRow.id)).where(TurnRow.call_id == CallRow.id).scalar_subquery()
-    interrupted = exists().where(TurnRow.call_id == CallRow.id, TurnRow.interrupted.is_(True))
+    # A correlated lookup per row shown, not EXISTS: PostgreSQL would hash every interrupted
+    # turn of the store to answer it for one page.
+    any_interrupted = (
+        select(true())
+        .where(TurnRow.call_id == CallRow.id, TurnRow.interrupted.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
+    interrupted = func.coalesce(any_interrupted, false())
     return select(
         CallRow.id,
         CallRow.call_sid,
