@@ -4,7 +4,7 @@ Only the tables of ``tables.Base.metadata`` are ours: google-adk's session table
 database and are left alone (autogenerate neither drops nor alters them).
 """
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import Enum
@@ -18,7 +18,7 @@ def _ours(name: str | None, type_: str, parent_names: Any) -> bool:
     return True
 
 
-def _render_type(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_type(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Our column types as plain SQLAlchemy ones in generated migrations, which must not
     import ``tables.py``."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
