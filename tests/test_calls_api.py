@@ -336,6 +336,12 @@ async def test_erasure_removes_the_call_everywhere(server: RunningServer) -> Non
     assert before[1] >= 3
     assert before[4] >= 1  # ADK's durable events of the call
     async with client(server) as http:
+        placed = (await http.get(f"/calls/{sid}")).json()["call"]
+        assert (placed["agent"], placed["route"], placed["direction"]) == (
+            "receptionist",
+            "default",
+            "inbound",
+        )
         deleted = await http.delete(f"/calls/{sid}")
         assert deleted.status_code == 204
         assert (await http.get(f"/calls/{sid}")).status_code == 404
