@@ -102,8 +102,8 @@ def error_code(response: httpx.Response) -> str:
     return code
 
 
-async def test_every_route_needs_the_token(call_server: RunningServer) -> None:
-    sid = await seed(call_server.services.store)
+async def test_every_route_needs_the_token(server: RunningServer) -> None:
+    sid = await seed(server.services.store)
     routes = [
         ("GET", "/calls"),
         ("GET", f"/calls/{sid}"),
@@ -112,17 +112,17 @@ async def test_every_route_needs_the_token(call_server: RunningServer) -> None:
         ("GET", f"/calls/{sid}/export.vtt"),
         ("DELETE", f"/calls/{sid}"),
     ]
-    async with httpx.AsyncClient(base_url=call_server.base_url) as anonymous:
+    async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
         for method, path in routes:
             response = await anonymous.request(method, path)
             assert response.status_code == 401, (method, path)
             assert error_code(response) == "unauthorized"
             assert response.headers["www-authenticate"] == "Bearer"
-    async with client(call_server, "not-the-token") as wrong:
+    async with client(server, "not-the-token") as wrong:
         for method, path in routes:
             response = await wrong.request(method, path)
             assert response.status_code == 401, (method, path)
-    async with client(call_server) as http:
+    async with client(server) as http:
         assert (await http.get(f"/calls/{sid}")).status_code == 200  # still there
 
 
