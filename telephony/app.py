@@ -82,7 +82,9 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     store = TranscriptStore(engine, privacy=_privacy(settings, secret))
     await schema.prepare(engine)  # a schema that needs migrating stops the server here
     store.schema_ready()
-    session_service = CallSessionService(internals=checked, db_engine=engine)
+    session_service = CallSessionService(
+        internals=checked, db_engine=engine, redact=store.privacy.redact_text
+    )
     keeper = StorageKeeper(store, after_each=session_service.flush)
     await keeper.start()
     await stack.enter_async_context(keeper.running())

@@ -417,3 +417,24 @@ async def test_a_failed_erasure_keeps_the_call_to_try_again(call_server: Running
         assert (await http.get(f"/calls/{sid}")).json()["call"]["turn_count"] == 1
         assert (await http.delete(f"/calls/{sid}")).status_code == 204
         assert (await http.get(f"/calls/{sid}")).status_code == 404
+
+
+async def test_a_masked_call_keeps_no_card_number_anywhere(database_url: str) -> None:
+    card = "4111 1111 1111 1111"
+    async with running_server(database_url, transcript_redaction="mask") as server:
+        server.emulator.script.next_reply(f"Hello! I see the card {card} on file.")
+        server.emulator.script.next_transcription(f"My card is {card}, mail me at a@b.io")
+        result = await server.place(
+            [WaitForGreeting(timeout=20), Speak(1.0), WaitForReply(timeout=20), Hangup()]
+        )
+        transcript = await server.finished_transcript(result.call_sid)
+        async with server.services.store.engine.connect() as connection:
+            turns = (await connection.execute(text("SELECT * FROM call_turns"))).all()
+            events = (await connection.execute(text("SELECT * FROM events"))).all()
+
+    said = [turn.text for turn in transcript.turns]
+    assert said[0] == f"Hello! I see the card {CARD} on file."
+    assert said[1] == f"My card is {CARD}, mail me at {EMAIL}"
+    stored = repr(turns) + repr(events)
+    assert "1111" not in stored
+    assert "a@b.io" not in stored

@@ -1,7 +1,10 @@
 """Redaction before storage: each kind of personal data is masked, look-alikes are not."""
 
 import pytest
+from google.adk.events import Event
+from google.genai import types
 
+from telephony.live.sessions import redacted
 from telephony.transcripts import CallDirection, Speaker, TurnRecord
 from telephony.transcripts.privacy import HASH_PREFIX, NumberStorage, Privacy
 from telephony.transcripts.redaction import (
@@ -138,3 +141,29 @@ def test_caller_numbers_are_stored_in_full_hashed_or_not_at_all() -> None:
     assert stored == hashed.number(caller), "one caller, one value"
     assert stored != hashed.number(line)
     assert stored != Privacy(numbers=NumberStorage.HASHED, key=b"k2").number(caller), "keyed"
+
+
+def test_adk_session_events_are_stored_with_their_text_masked() -> None:
+    said = "my card is 4111 1111 1111 1111"
+    event = Event(
+        author="receptionist",
+        input_transcription=types.Transcription(text=said, finished=True),
+        content=types.Content(
+            role="user",
+            parts=[
+                types.Part(text=f"The conversation so far: caller: {said}"),
+                types.Part(function_call=types.FunctionCall(name="note", args={"n": said})),
+            ],
+        ),
+    )
+
+    stored = redacted(event, redact)
+
+    assert stored.input_transcription is not None
+    assert stored.input_transcription.text == f"my card is {CARD}"
+    assert stored.content is not None and stored.content.parts is not None
+    assert stored.content.parts[0].text == f"The conversation so far: caller: my card is {CARD}"
+    assert stored.content.parts[1].function_call == event.content.parts[1].function_call  # type: ignore[union-attr,index]
+    assert event.input_transcription is not None
+    assert event.input_transcription.text == said, "the event itself is left as it was"
+    assert redacted(Event(author="receptionist"), redact).content is None

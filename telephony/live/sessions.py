@@ -87,9 +87,17 @@ class CallSessionService(DatabaseSessionService):
     keeping sessions in memory while the database is away."""
 
     def __init__(
-        self, *, internals: Internals, clock: Callable[[], float] = time.monotonic, **kwargs: Any
+        self,
+        *,
+        internals: Internals,
+        clock: Callable[[], float] = time.monotonic,
+        redact: Callable[[str], str] | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``redact``, when given, rewrites the text of every transcription before the event
+        is kept (the transcript store's redaction policy: the session is stored too)."""
         super().__init__(**kwargs)  # ADK's arguments: db_url or db_engine, ...
+        self._redact = redact
         self._in_memory_events = internals.session_events
         self._clock = clock
         self._detached: dict[_Key, _Detached] = {}
@@ -154,6 +162,8 @@ class CallSessionService(DatabaseSessionService):
     async def append_event(self, session: Session, event: Event) -> Event:
         if event.partial:
             return event  # ADK stores no partial event, in memory or in the database
+        if self._redact is not None:
+            event = redacted(event, self._redact)
         if not self._in_memory_events:
             return await super().append_event(session, event)
         detached = self._detached.get(_key(session))
@@ -285,3 +295,23 @@ async def erase_sessions(service: BaseSessionService, engine: AsyncEngine, sessi
     for app_name, user_id in owners:
         await service.delete_session(app_name=app_name, user_id=user_id, session_id=session_id)
     return len(owners)
+
+
+def redacted(event: Event, redact: Callable[[str], str]) -> Event:
+    """The event with the text it carries passed through ``redact``: its transcriptions (kept
+    when ADK's in-memory path is unavailable) and the text parts of its content (the cues, among
+    them the conversation a fresh session is seeded with). Tool calls' arguments and results
+    are left as they are. A copy; the event itself is left to whoever else holds it."""
+    changes: dict[str, Any] = {}
+    for name in ("input_transcription", "output_transcription"):
+        transcription = getattr(event, name)
+        if transcription is not None and transcription.text:
+            changes[name] = transcription.model_copy(update={"text": redact(transcription.text)})
+    content = event.content
+    if content is not None and content.parts and any(part.text for part in content.parts):
+        parts = [
+            part.model_copy(update={"text": redact(part.text)}) if part.text else part
+            for part in content.parts
+        ]
+        changes["content"] = content.model_copy(update={"parts": parts})
+    return event.model_copy(update=changes) if changes else event

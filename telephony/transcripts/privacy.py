@@ -1,7 +1,7 @@
 """What the store keeps of personal data (`Privacy`): applied before anything is written.
 
 - Turn text (and what the caller heard) is stored as said, or with personal data masked
-  (``redaction``).
+  (``redaction``); so are the transcriptions in ADK's session events (``live.sessions``).
 - The caller's number (``from`` of an inbound call, ``to`` of an outbound one; both when the
   direction is not known) is stored in full, as a keyed hash, or not at all. The hash is
   HMAC-SHA256 under the deployment's secret (the Twilio auth token), so it cannot be reversed
@@ -10,6 +10,7 @@
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +37,11 @@ class Privacy:
     numbers: NumberStorage = NumberStorage.FULL
     key: bytes = b""
     """Keys the hash of numbers (``NumberStorage.HASHED``)."""
+
+    @property
+    def redact_text(self) -> Callable[[str], str] | None:
+        """What to pass any other stored text through (ADK's session events); None when off."""
+        return redact if self.redaction is Redaction.MASK else None
 
     def turn(self, record: TurnRecord) -> TurnRecord:
         """The turn as it may be stored."""
