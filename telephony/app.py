@@ -2,9 +2,12 @@
 
 Nothing happens at import time, and nothing outside the app changes: process-wide tuning belongs
 to the entry point that owns the process (``server.py``). The lifespan checks the libraries'
-internals the call path relies on (``live/internals.py``), builds the database engine, the
-transcript store, ADK's session service and, without Gemini credentials, the local Live API
-emulator; all of it lives on ``app.state.services`` and is torn down when the app stops.
+internals the call path relies on (``live/internals.py``), builds the database engine, checks
+its schema (``transcripts/schema.py``: one that needs migrating stops the start), the transcript
+store, ADK's session service and, without Gemini credentials, the local Live API emulator; all
+of it lives on ``app.state.services`` and is torn down when the app stops. Erasing a call
+removes its ADK session too (``erasure``); with ``RETENTION_DAYS`` old calls are erased on a
+schedule (``retention``).
 
 Before the first call, the instance takes its lease in the database and closes the calls a
 crashed instance left open; while it runs, its ``StorageKeeper`` renews the lease and catches the
