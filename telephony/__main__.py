@@ -1,4 +1,4 @@
-"""Command line: ``python -m telephony {serve,demo,call,emulator}``."""
+"""Command line: ``python -m telephony {serve,demo,call,emulator,db}``."""
 
 import argparse
 import os
@@ -35,6 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=0, help="0 picks a free port")
 
+    db = commands.add_parser("db", help="the database's schema (DATABASE_URL)")
+    db.add_argument(
+        "action",
+        choices=["upgrade", "current", "check", "revision"],
+        help="upgrade: run the migrations; current: the revision (exit 1 if not the newest); "
+        "check: compare the tables with the code; revision: write the next migration",
+    )
+    db.add_argument("--revision", default="head", help="upgrade to this revision")
+    db.add_argument("-m", "--message", default=None, help="what a new revision changes")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         from telephony.cli import serve as serve_command
@@ -55,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
             api_token=args.api_token,
             heard_wav=args.heard_wav,
         )
+    if args.command == "db":
+        from telephony.cli import db as db_command
+
+        return db_command.run(args.action, revision=args.revision, message=args.message)
     from twins.gemini_live.cli import run_emulator
 
     return run_emulator(args.host, args.port)

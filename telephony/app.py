@@ -2,9 +2,12 @@
 
 Nothing happens at import time, and nothing outside the app changes: process-wide tuning belongs
 to the entry point that owns the process (``server.py``). The lifespan checks the libraries'
-internals the call path relies on (``live/internals.py``), builds the database engine, the
-transcript store, ADK's session service and, without Gemini credentials, the local Live API
-emulator; all of it lives on ``app.state.services`` and is torn down when the app stops.
+internals the call path relies on (``live/internals.py``), builds the database engine, checks
+its schema (``transcripts/schema.py``: one that needs migrating stops the start), the transcript
+store, ADK's session service and, without Gemini credentials, the local Live API emulator; all
+of it lives on ``app.state.services`` and is torn down when the app stops. Erasing a call
+removes its ADK session too (``erasure``); with ``RETENTION_DAYS`` old calls are erased on a
+schedule (``retention``).
 
 Before the first call, the instance takes its lease in the database and closes the calls a
 crashed instance left open; while it runs, its ``StorageKeeper`` renews the lease and catches the
@@ -16,6 +19,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -29,14 +33,17 @@ from telephony.live import internals
 from telephony.live.agent import GREETING_CUE
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.models import gemini_model, live_run_config
-from telephony.live.sessions import CallSessionService
+from telephony.live.sessions import CallSessionService, erase_sessions
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
-from telephony.routes import api, media, voice
+from telephony.retention import Retention
+from telephony.routes import api, calls, media, voice
 from telephony.server import configure_logging
 from telephony.services import Services
-from telephony.transcripts import TranscriptStore, create_engine
+from telephony.transcripts import Call, TranscriptStore, create_engine, schema
 from telephony.transcripts.keeper import StorageKeeper
+from telephony.transcripts.privacy import NumberStorage, Privacy
+from telephony.transcripts.redaction import Redaction
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 logger = logging.getLogger(__name__)
@@ -61,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(voice.router)
     app.include_router(media.router)
     app.include_router(api.router)
+    calls.install(app)
     return app
 
 
@@ -74,9 +82,12 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     _ensure_sqlite_directory(settings.database_url)
     engine = create_engine(settings.database_url)
     stack.push_async_callback(engine.dispose)
-    store = TranscriptStore(engine)
-    await store.create_schema()
-    session_service = CallSessionService(internals=checked, db_engine=engine)
+    store = TranscriptStore(engine, privacy=_privacy(settings, secret))
+    await schema.prepare(engine)  # a schema that needs migrating stops the server here
+    store.schema_ready()
+    session_service = CallSessionService(
+        internals=checked, db_engine=engine, redact=store.privacy.redact_text
+    )
     keeper = StorageKeeper(store, after_each=session_service.flush)
     await keeper.start()
     await stack.enter_async_context(keeper.running())
@@ -84,7 +95,7 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     # Fail at start, not on the first call; and do the first call's one-time work now.
     await warm_up(load_agent(settings.default_agent), live_run_config(), GREETING_CUE)
     audio.warm_up()  # the resampling filters
-    return Services(
+    services = Services(
         settings=settings,
         signatures=signatures,
         tokens=StreamTokens(secret, ttl_s=settings.stream_token_ttl_s),
@@ -96,6 +107,25 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         internals=checked,
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
+    )
+
+    async def erase_session(call: Call) -> None:
+        await erase_sessions(session_service, engine, call.call_sid)
+
+    services.erasure.register("the ADK session", erase_session)
+    if settings.retention_days is not None:
+        retention = Retention(
+            services.catalog, services.erasure, timedelta(days=settings.retention_days)
+        )
+        await stack.enter_async_context(retention.running())
+    return services
+
+
+def _privacy(settings: Settings, secret: bytes) -> Privacy:
+    return Privacy(
+        redaction=Redaction(settings.transcript_redaction),
+        numbers=NumberStorage(settings.caller_number_storage),
+        key=secret,
     )
 
 

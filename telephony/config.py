@@ -1,5 +1,7 @@
 """Settings, read once from the environment and ``.env`` when the app is built."""
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -38,6 +40,16 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     api_token: SecretStr | None = None
     """Bearer token for the transcript API. Without one the API refuses every request."""
+    transcript_redaction: Literal["off", "mask"] = "off"
+    """``mask``: card numbers (Luhn-checked), phone numbers, e-mail addresses and
+    national-ID-like numbers are masked in turn text before it is stored
+    (``transcripts/redaction.py``)."""
+    caller_number_storage: Literal["full", "hashed", "none"] = "full"
+    """How the caller's number is stored: as is, as a keyed hash (HMAC-SHA256 under the Twilio
+    auth token), or not at all (``transcripts/privacy.py``)."""
+    retention_days: float | None = Field(default=None, gt=0)
+    """Calls older than this many days are erased by the server, with their turns, sessions
+    and everything registered for erasure; unset keeps calls until deleted."""
 
     stream_token_ttl_s: float = Field(default=60.0, gt=0)
     stream_start_timeout_s: float = Field(default=5.0, gt=0)

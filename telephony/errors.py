@@ -5,6 +5,7 @@ TelephonyError
  ├── SecurityError            a signature, token or account check failed
  ├── ModelUnavailableError    the Live model could not be reached or dropped (``retryable``)
  ├── StorageError             the transcript store failed
+ │    └── SchemaError         the database's schema is not the one this version needs
  └── NotConfiguredError       a feature needs settings that are missing
 """
 
@@ -31,6 +32,10 @@ class ModelUnavailableError(TelephonyError):
 
 class StorageError(TelephonyError):
     """Reading or writing the transcript store failed."""
+
+
+class SchemaError(StorageError):
+    """The database's schema is not the one this version of the server needs (migrate it)."""
 
 
 class NotConfiguredError(TelephonyError):

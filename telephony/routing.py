@@ -8,6 +8,8 @@ class CallRoute:
     """What the webhook decided for a call."""
 
     agent: str
+    name: str = "default"
+    """The route's name, stored with the call (the call list filters on it)."""
 
 
 def route_call(default_agent: str, *, to_number: str, from_number: str) -> CallRoute:

@@ -9,10 +9,11 @@ from starlette.requests import HTTPConnection
 
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.erasure import Erasure
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
-from telephony.transcripts import StreamLedger, TranscriptStore
+from telephony.transcripts import CallCatalog, StreamLedger, TranscriptStore
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 
@@ -39,10 +40,16 @@ class Services:
     one stream per call in the whole deployment."""
     streams: StreamLedger = field(init=False)
     """Which calls were given a stream token and which used it, in the shared database."""
+    catalog: CallCatalog = field(init=False)
+    """Stored calls: listing, search, erasure of their rows."""
+    erasure: Erasure = field(init=False)
+    """What erasing a call means: parts that keep something about calls register here."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.streams = StreamLedger(self.store.engine)
+        self.catalog = CallCatalog(self.store.engine)
+        self.erasure = Erasure(self.catalog)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

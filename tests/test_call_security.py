@@ -68,8 +68,9 @@ async def test_twiml_opens_a_secure_stream_with_parameters_and_a_safety_net(
 ) -> None:
     stream = await answer(call_server)
     assert stream.url == call_server.stream_url
-    assert set(stream.parameters) == {"token", "from", "to", "agent", "direction"}
+    assert set(stream.parameters) == {"token", "from", "to", "agent", "route", "direction"}
     assert stream.parameters["agent"] == "receptionist"
+    assert stream.parameters["route"] == "default"
     assert len(stream.parameters["token"]) >= 40
     response = await post_voice(call_server, voice_form("CA" + "4" * 32))
     twiml = parse_twiml(response.text)

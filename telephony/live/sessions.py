@@ -42,9 +42,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.adk.events import Event
-from google.adk.sessions import DatabaseSessionService, Session
+from google.adk.sessions import BaseSessionService, DatabaseSessionService, Session
 from google.adk.sessions.base_session_service import GetSessionConfig
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telephony.live import internals
 from telephony.live.internals import Internals
@@ -85,9 +87,17 @@ class CallSessionService(DatabaseSessionService):
     keeping sessions in memory while the database is away."""
 
     def __init__(
-        self, *, internals: Internals, clock: Callable[[], float] = time.monotonic, **kwargs: Any
+        self,
+        *,
+        internals: Internals,
+        clock: Callable[[], float] = time.monotonic,
+        redact: Callable[[str], str] | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``redact``, when given, rewrites the text of every transcription before the event
+        is kept (the transcript store's redaction policy: the session is stored too)."""
         super().__init__(**kwargs)  # ADK's arguments: db_url or db_engine, ...
+        self._redact = redact
         self._in_memory_events = internals.session_events
         self._clock = clock
         self._detached: dict[_Key, _Detached] = {}
@@ -152,6 +162,8 @@ class CallSessionService(DatabaseSessionService):
     async def append_event(self, session: Session, event: Event) -> Event:
         if event.partial:
             return event  # ADK stores no partial event, in memory or in the database
+        if self._redact is not None:
+            event = redacted(event, self._redact)
         if not self._in_memory_events:
             return await super().append_event(session, event)
         detached = self._detached.get(_key(session))
@@ -260,3 +272,46 @@ def is_durable(event: Event) -> bool:
     if actions.transfer_to_agent or actions.escalate:
         return True
     return bool(event.content and event.content.parts)
+
+
+ADK_SESSIONS_TABLE = "sessions"
+"""google-adk's table of sessions (``id``, ``app_name``, ``user_id``): its storage schema,
+read to find whose a session is, since only ADK's ``delete_session`` removes one with its
+events."""
+
+
+async def erase_sessions(service: BaseSessionService, engine: AsyncEngine, session_id: str) -> int:
+    """Delete every ADK session with id ``session_id`` (a call's sessions are named by its
+    CallSid), with its events; the number deleted."""
+    async with engine.connect() as connection:
+        if not await connection.run_sync(lambda sync: inspect(sync).has_table(ADK_SESSIONS_TABLE)):
+            return 0
+        owners = (
+            await connection.execute(
+                text(f"SELECT app_name, user_id FROM {ADK_SESSIONS_TABLE} WHERE id = :id"),
+                {"id": session_id},
+            )
+        ).all()
+    for app_name, user_id in owners:
+        await service.delete_session(app_name=app_name, user_id=user_id, session_id=session_id)
+    return len(owners)
+
+
+def redacted(event: Event, redact: Callable[[str], str]) -> Event:
+    """The event with the text it carries passed through ``redact``: its transcriptions (kept
+    when ADK's in-memory path is unavailable) and the text parts of its content (the cues, among
+    them the conversation a fresh session is seeded with). Tool calls' arguments and results
+    are left as they are. A copy; the event itself is left to whoever else holds it."""
+    changes: dict[str, Any] = {}
+    for name in ("input_transcription", "output_transcription"):
+        transcription = getattr(event, name)
+        if transcription is not None and transcription.text:
+            changes[name] = transcription.model_copy(update={"text": redact(transcription.text)})
+    content = event.content
+    if content is not None and content.parts and any(part.text for part in content.parts):
+        parts = [
+            part.model_copy(update={"text": redact(part.text)}) if part.text else part
+            for part in content.parts
+        ]
+        changes["content"] = content.model_copy(update={"parts": parts})
+    return event.model_copy(update=changes) if changes else event

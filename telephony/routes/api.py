@@ -16,12 +16,13 @@ from telephony.twilio.sids import CALL_SID
 logger = logging.getLogger(__name__)
 
 router = APIRouter()
-_bearer = HTTPBearer(auto_error=False)
+bearer = HTTPBearer(auto_error=False)
+"""The ``Authorization: Bearer`` scheme every API route declares (see `require_api_token`)."""
 
 
 def require_api_token(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """Let the request through only with ``Authorization: Bearer <API_TOKEN>``."""
     expected = services(request).settings.api_token

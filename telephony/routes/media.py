@@ -138,6 +138,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         to_number=parameters.get("to") or None,
         agent=agent,
         direction=parse_direction(parameters.get("direction")),
+        route=parameters.get("route") or None,
     )
     writer = TranscriptWriter(app.store, start.call_sid)
     writer.start(info)

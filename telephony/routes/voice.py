@@ -68,6 +68,7 @@ async def voice(request: Request) -> Response:
             "from": form.from_number,
             "to": form.to_number,
             "agent": route.agent,
+            "route": route.name,
             "direction": form.direction or _DEFAULT_DIRECTION,
         },
     )

@@ -10,8 +10,12 @@
 - `instances`: `InstanceLease`, which instance carries which call; calls a crash left open.
 - `sqlite_file`: `SqliteFile`, whether the SQLite file in use was deleted under the server.
 - `keeper`: `StorageKeeper`, the server's standing duties towards the database.
+- `catalog`: `CallCatalog`, listing, searching and erasing stored calls.
+- `redaction`, `privacy`: what is stored of personal data (`Privacy`), applied by the store.
+- `schema` and `migrations/`: the schema's revisions (Alembic).
 """
 
+from telephony.transcripts.catalog import CallCatalog, CallFilter, CallPage
 from telephony.transcripts.engine import create_engine
 from telephony.transcripts.store import TranscriptStore
 from telephony.transcripts.streams import StreamLedger
@@ -20,6 +24,7 @@ from telephony.transcripts.values import (
     CallDirection,
     CallInfo,
     CallStatus,
+    CallSummary,
     EndReason,
     Speaker,
     Transcript,
@@ -29,9 +34,13 @@ from telephony.transcripts.values import (
 
 __all__ = [
     "Call",
+    "CallCatalog",
     "CallDirection",
+    "CallFilter",
     "CallInfo",
+    "CallPage",
     "CallStatus",
+    "CallSummary",
     "EndReason",
     "Speaker",
     "StreamLedger",

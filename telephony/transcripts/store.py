@@ -27,9 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from telephony.errors import StorageError
+from telephony.transcripts import schema
 from telephony.transcripts.backlog import Backlog
 from telephony.transcripts.engine import DATABASE_ERRORS, create_engine
 from telephony.transcripts.instances import new_instance_id
+from telephony.transcripts.privacy import Privacy
 from telephony.transcripts.sqlite_file import SqliteFile
 from telephony.transcripts.tables import Base, CallCarrierRow, CallRow, TurnRow
 from telephony.transcripts.values import (
@@ -46,10 +48,6 @@ from telephony.transcripts.values import (
 logger = logging.getLogger(__name__)
 
 _SUPPORTED_DIALECTS = ("sqlite", "postgresql")
-
-_SCHEMA_LOCK = 0x7E1E_CA11
-"""PostgreSQL advisory lock key held while creating tables, so that workers starting together
-do not race each other."""
 
 _STATUS_RANK = {
     CallStatus.QUEUED: 0,
@@ -68,10 +66,17 @@ class TranscriptStore:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, owns_engine: bool = False, instance_id: str | None = None
+        self,
+        engine: AsyncEngine,
+        *,
+        owns_engine: bool = False,
+        instance_id: str | None = None,
+        privacy: Privacy | None = None,
     ) -> None:
         """Use ``engine`` (see `create_engine`); `close` disposes of it only if ``owns_engine``.
-        The store is the server instance ``instance_id``, a fresh one if not given."""
+        The store is the server instance ``instance_id``, a fresh one if not given. What it
+        writes of personal data follows ``privacy`` (by default: everything as given)."""
+        self.privacy = privacy or Privacy()
         if engine.dialect.name not in _SUPPORTED_DIALECTS:
             raise ValueError(f"unsupported database {engine.dialect.name!r}")
         self._engine = engine
@@ -94,17 +99,16 @@ class TranscriptStore:
         return self._engine
 
     async def create_schema(self) -> None:
-        """Create the tables that do not exist yet; existing tables are left as they are."""
-        try:
-            async with self._engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    await connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
-                await connection.run_sync(Base.metadata.create_all)
-        except DATABASE_ERRORS as exc:
-            raise StorageError("could not create the transcript tables") from exc
+        """Create the tables that do not exist yet; existing tables are left as they are. A new
+        database is marked as at the newest schema revision (``schema.create_missing``)."""
+        await schema.create_missing(self._engine)
+        self.schema_ready()
+        logger.debug("transcript tables ready")
+
+    def schema_ready(self) -> None:
+        """Note that the tables are in place (the SQLite file in use is the one to watch)."""
         if self._file is not None:
             self._file.remember()
-        logger.debug("transcript tables ready")
 
     def problem(self) -> str | None:
         """Why what is written cannot be kept (the SQLite file was deleted or replaced), for an
@@ -118,8 +122,11 @@ class TranscriptStore:
         A row made earlier by a status callback keeps its status; the stream's values win over
         the callback's for the other fields, except that the first ``started_at`` stays.
         """
-        insert = self._insert()
-        stmt = insert.values(**info.model_dump())
+        from_number, to_number = self.privacy.numbers_of(
+            info.direction, info.from_number, info.to_number
+        )
+        values = info.model_dump() | {"from_number": from_number, "to_number": to_number}
+        stmt = self._insert().values(**values)
         new = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=[CallRow.call_sid],
@@ -129,6 +136,7 @@ class TranscriptStore:
                 CallRow.from_number: func.coalesce(new.from_number, CallRow.from_number),
                 CallRow.to_number: func.coalesce(new.to_number, CallRow.to_number),
                 CallRow.agent: func.coalesce(new.agent, CallRow.agent),
+                CallRow.route: func.coalesce(new.route, CallRow.route),
                 CallRow.direction: func.coalesce(new.direction, CallRow.direction),
                 CallRow.started_at: func.coalesce(CallRow.started_at, new.started_at),
             },
@@ -163,6 +171,7 @@ class TranscriptStore:
         the stream recorded stays.
         """
         _require_aware(at)
+        from_number, to_number = self.privacy.numbers_of(direction, from_number, to_number)
         stmt = self._insert().values(
             call_sid=call_sid,
             status=status,
@@ -205,6 +214,7 @@ class TranscriptStore:
         Written with two Core statements rather than the ORM's unit of work: this runs for every
         turn of every call.
         """
+        turn = self.privacy.turn(turn)
         if seq is not None:
             return await self._add_numbered_turn(call_sid, turn, seq)
         try:

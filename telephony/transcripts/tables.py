@@ -99,8 +99,10 @@ class CallRow(Base):
     from_number: Mapped[str | None] = mapped_column(Text)
     to_number: Mapped[str | None] = mapped_column(Text)
     agent: Mapped[str | None] = mapped_column(String(128))
+    route: Mapped[str | None] = mapped_column(String(128))
+    """The name of the route that answered the call (``routing``)."""
     direction: Mapped[CallDirection | None] = mapped_column(_string_enum(CallDirection))
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[EndReason | None] = mapped_column(_string_enum(EndReason))
     status: Mapped[CallStatus | None] = mapped_column(_string_enum(CallStatus))

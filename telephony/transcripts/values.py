@@ -96,6 +96,7 @@ class CallInfo(BaseModel):
     to_number: str | None = Field(default=None, repr=False)
     agent: str | None = Field(default=None, max_length=128)
     direction: CallDirection | None = None
+    route: str | None = Field(default=None, max_length=128)
 
 
 class TurnRecord(BaseModel):
@@ -145,6 +146,27 @@ class Call(BaseModel):
     end_reason: EndReason | None
     status: CallStatus | None
     status_at: AwareDatetime | None
+    route: str | None = None
+
+
+class CallSummary(BaseModel):
+    """A call as the call list shows it: what it was, how it went, how much was said."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    call_sid: str
+    agent: str | None
+    route: str | None
+    direction: CallDirection | None
+    from_number: str | None = Field(repr=False)
+    to_number: str | None = Field(repr=False)
+    started_at: AwareDatetime | None
+    ended_at: AwareDatetime | None
+    end_reason: EndReason | None
+    status: CallStatus | None
+    interrupted: bool
+    """Whether the caller barged in on the agent at least once."""
+    turn_count: int
 
 
 class Turn(BaseModel):
