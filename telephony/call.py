@@ -46,7 +46,7 @@ from telephony.inbound import Inbound
 from telephony.live.agent import GREETING_CUE, LiveAgent, conversation_cue
 from telephony.live.internals import Internals
 from telephony.live.wire import ModelMessage
-from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
+from telephony.model_watch import CHECK_INTERVAL_S, NUDGE_CUE, ModelWatch
 from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.transcript_writer import TranscriptWriter
@@ -186,8 +186,15 @@ class Call:
     async def _watch_model(self) -> EndReason:
         while True:
             await asyncio.sleep(CHECK_INTERVAL_S)
-            if (failure := self._watch.failure(self._clock())) is not None:
+            now = self._clock()
+            if (failure := self._watch.failure(now)) is not None:
                 raise ModelUnavailableError(failure, retryable=True)
+            if self._watch.nudge_due(now, playing=self._voice.playing):
+                logger.info(
+                    "call %s: the model has not answered; nudging it", self.identity.call_sid
+                )
+                self.stats.model_nudges += 1
+                self._agent.say(NUDGE_CUE)
 
     def _model_heard(self) -> None:
         self._watch.heard(self._clock())
@@ -266,6 +273,8 @@ class Call:
                 # short, as ADK orders them (a queue put: `clear` still leaves at once).
                 self._store_caller_turn(self._now_ms(), close=True)
                 await voice.barge_in()
+            if message.audio:
+                self._watch.spoke(self._clock())
             for chunk in message.audio:
                 await voice.play(chunk)
             if message.output_text:

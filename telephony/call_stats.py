@@ -20,9 +20,11 @@ class CallStats:
     local_barge_ins: int = 0
     """Barge-ins the call noticed itself (the caller talked over a finished reply)."""
     model_connections: int = 0
+    """Live connections the call's agents opened (resumptions and hand-overs add one each)."""
     fresh_sessions: int = 0
     """Live sessions started afresh (seeded) after ADK could not resume one."""
-    """Live connections the call's agents opened (resumptions and hand-overs add one each)."""
+    model_nudges: int = 0
+    """Times the call nudged a model that had not answered the caller (model_watch.py)."""
 
     @property
     def bad_total(self) -> int:

@@ -11,14 +11,24 @@ says:
   what it hears (input transcription is on for every call) and answers.
 
 Either way the caller is sent to the fallback: with these bounds, within 5 s.
+
+A model can also stay alive and mute: after a barge-in, Gemini sometimes hears the caller out
+(it transcribes them) and never answers (google-gemini cookbook issue 1228). So the watch also
+asks whether the model *spoke* (sent audio) after the caller's speech: if not within
+``NUDGE_S``, and nothing of the agent is still playing, the call nudges it once with a text
+cue; if it still says nothing within ``MUTE_S`` of the end of the caller's speech, the caller
+is routed on to the fallback.
 """
 
 from dataclasses import dataclass
 
 FIRST_WORD_S = 4.0
 ANSWER_S = 4.0
+NUDGE_S = 2.5
+MUTE_S = 7.0
 MIN_SPEECH_MS = 500.0
 CHECK_INTERVAL_S = 0.25
+NUDGE_CUE = "[The caller has finished speaking and is waiting for your answer. Answer them now.]"
 
 
 @dataclass(slots=True)
@@ -28,12 +38,36 @@ class ModelWatch:
     started: float
     first_word_s: float = FIRST_WORD_S
     answer_s: float = ANSWER_S
+    nudge_s: float = NUDGE_S
+    mute_s: float = MUTE_S
     _heard: float | None = None
+    _spoke: float | None = None
     _caller_stopped: float | None = None
+    _nudged: float | None = None
 
     def heard(self, now: float) -> None:
         """The model sent a message."""
         self._heard = now
+
+    def spoke(self, now: float) -> None:
+        """The model sent audio: it is answering."""
+        self._spoke = now
+
+    def nudge_due(self, now: float, *, playing: bool) -> bool:
+        """True once per caller utterance the model has not answered within ``nudge_s``
+        (while none of its audio is still playing): the call should nudge it now."""
+        stopped = self._caller_stopped
+        if stopped is None or playing or self._unanswered_since(stopped) is False:
+            return False
+        if self._nudged is not None and self._nudged >= stopped:
+            return False
+        if now - stopped < self.nudge_s:
+            return False
+        self._nudged = now
+        return True
+
+    def _unanswered_since(self, stopped: float) -> bool:
+        return self._spoke is None or self._spoke < stopped
 
     def caller_stopped(self, now: float, spoke_ms: float) -> None:
         """The caller stopped speaking after ``spoke_ms`` of speech."""
@@ -49,4 +83,13 @@ class ModelWatch:
         stopped = self._caller_stopped
         if stopped is not None and stopped > self._heard and now - stopped > self.answer_s:
             return f"the model said nothing for {self.answer_s:.0f} s after the caller spoke"
+        nudged = self._nudged
+        if (
+            stopped is not None
+            and nudged is not None
+            and nudged >= stopped
+            and self._unanswered_since(stopped)
+            and now - stopped > self.mute_s
+        ):
+            return f"the model did not answer for {self.mute_s:.0f} s after the caller spoke"
         return None

@@ -15,7 +15,7 @@ from twins.environment import environment
 from twins.freezer import Freezer
 from twins.gemini_live import DEFAULT_API_KEY, LiveEmulator
 from twins.twilio import EndReason as SimEndReason
-from twins.twilio import Silence, Speak, WaitForGreeting
+from twins.twilio import Hangup, Interrupt, Silence, Speak, WaitForGreeting, WaitForReply
 
 
 @contextlib.asynccontextmanager
@@ -71,3 +71,34 @@ async def test_a_model_that_freezes_mid_call_sends_the_caller_to_the_fallback(
     assert result.end_reason is SimEndReason.SERVER_CLOSED
     assert result.close_code == CloseCode.INTERNAL_ERROR
     assert transcript.call.end_reason is EndReason.MODEL_ERROR
+
+
+async def test_a_model_mute_after_a_barge_in_is_nudged_and_answers(
+    call_server: RunningServer,
+) -> None:
+    emulator = call_server.emulator
+    # Gemini sometimes hears a caller who barged in and never answers them.
+    emulator.script.next_reply(words=40)
+    emulator.script.stay_silent_after_barge_in()
+    result = await call_server.place(
+        [
+            Interrupt(after_ms=800, speak_s=1.2, timeout=20),
+            WaitForReply(timeout=20),
+            Hangup(),
+        ]
+    )
+    totals = (await call_server.metrics_when_idle())["totals"]
+    transcript = await call_server.finished_transcript(result.call_sid)
+
+    assert emulator.record.last.interruptions == 1, (
+        emulator.record.connection_count,
+        result.metrics.clears_received,
+        totals,
+        [(t.speaker, t.text) for t in transcript.turns],
+    )
+    assert totals["model_nudges"] == 1
+    assert not result.timed_out_steps, "the caller got an answer after the nudge"
+    assert len(result.metrics.reply_latencies_ms) == 1
+    assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
+    nudges = [t.text for t in emulator.record.last.texts if "waiting for your answer" in t.text]
+    assert len(nudges) == 1

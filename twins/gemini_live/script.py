@@ -74,6 +74,7 @@ class Script:
         self._pacings: deque[Pacing] = deque()
         self._late_interruptions: deque[bool] = deque()
         self._late_inputs: deque[bool] = deque()
+        self._silences_after_barge_in = 0
         self._listeners: list[Callable[[], None]] = []
 
     # --- for tests ---
@@ -187,6 +188,18 @@ class Script:
 
     def take_pacing(self) -> Pacing | None:
         return self._pacings.popleft() if self._pacings else None
+
+    def stay_silent_after_barge_in(self) -> None:
+        """After the next interruption, the model hears the caller out and does not answer
+        until the client sends it text (google-gemini cookbook issue 1228: after a barge-in
+        the model sometimes stays silent). Queued: call again for the next interruption."""
+        self._silences_after_barge_in += 1
+
+    def take_silence_after_barge_in(self) -> bool:
+        if self._silences_after_barge_in:
+            self._silences_after_barge_in -= 1
+            return True
+        return False
 
     def take_late_interruption(self) -> bool | None:
         return self._late_interruptions.popleft() if self._late_interruptions else None

@@ -84,6 +84,8 @@ class ModelTurns:
         self._exchange: Exchange | None = None
         self._audio_ms = 0.0
         self._completed_at: float | None = None
+        self._silenced = False
+        """Scripted: after a barge-in the model answers nothing until it is sent text."""
 
     @property
     def busy(self) -> bool:
@@ -123,12 +125,19 @@ class ModelTurns:
         session.conn.caller_turns += 1
         session.memory.heard_text(heard)
         self._exchange = exchange
+        if self._silenced:
+            for message in (*transcripts, *([late_input] if late_input else [])):
+                await session.send(message)  # heard and transcribed, but not answered
+            return
         request = TurnRequest(transcripts, late_input, answering=True, interrupts=interrupts)
         await self.start(request)
 
     async def text_arrived(self, *, opening: bool) -> None:
-        """A text turn: the greeting when ``opening``, else the next exchange's answer."""
-        if not opening:
+        """A text turn: the greeting when ``opening``, else the next exchange's answer (or,
+        from a model silenced after a barge-in, the answer it owes the caller)."""
+        if self._silenced and not opening:
+            self._silenced = False
+        elif not opening:
             self._exchange = self._session.shared.brain.next_exchange()
         await self.start(TurnRequest(answering=True, opening=opening))
 
@@ -262,6 +271,8 @@ class ModelTurns:
         if conn.timings is not None:
             conn.timings.interrupted_t.append(time.monotonic())
         self._end_of_turn()
+        if session.shared.script.take_silence_after_barge_in():
+            self._silenced = True
         await session.send(messages.interrupted())
         if session.shared.config.interruptions.turn_complete_after_interrupted:
             await session.send(messages.turn_complete())
