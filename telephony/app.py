@@ -32,7 +32,7 @@ from telephony.live.models import gemini_model, live_run_config
 from telephony.live.sessions import CallSessionService
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
-from telephony.routes import api, media, voice
+from telephony.routes import api, events, media, voice
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.transcripts import TranscriptStore, create_engine
@@ -54,12 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with contextlib.AsyncExitStack() as stack:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
+            await stack.enter_async_context(services.feed.running())
             app.state.services = services
             yield
 
     app = FastAPI(title="telephony", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(voice.router)
     app.include_router(media.router)
+    app.include_router(events.router)  # before any /calls/{sid}: /calls/events is not a call
     app.include_router(api.router)
     return app
 

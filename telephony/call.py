@@ -266,6 +266,7 @@ class Call:
                 await voice.play(chunk)
             if message.output_text:
                 voice.text(message.output_text)
+                self._transcript.agent_partial(message.output_text)
             if message.input_text:
                 self._caller.heard(message.input_text, self._now_ms())
             if utterance_ends(message, whole_transcripts=self._agent.link.final_input_transcripts):

@@ -9,10 +9,12 @@ from starlette.requests import HTTPConnection
 
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.feed import Feed
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
 from telephony.transcripts import StreamLedger, TranscriptStore
+from telephony.transcripts.events import EventLog
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 
@@ -39,10 +41,15 @@ class Services:
     one stream per call in the whole deployment."""
     streams: StreamLedger = field(init=False)
     """Which calls were given a stream token and which used it, in the shared database."""
+    feed: Feed = field(init=False)
+    """The calls' live events (``telephony.feed``)."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.streams = StreamLedger(self.store.engine)
+        engine = self.store.engine
+        listen = engine.url if engine.dialect.name == "postgresql" else None
+        self.feed = Feed(EventLog(engine), listen)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

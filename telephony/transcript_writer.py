@@ -22,6 +22,13 @@ keep:
 
 Every write may be repeated (see ``transcripts.store``), so a write that reached the database
 although its commit was reported as failed is harmless to try again.
+
+With an `EventSink` the same queue also publishes the call's live feed (``telephony.feed``):
+each event right after the write it reports (the start, a turn, the end), so that a client
+that sees a turn's event can read the turn; the agent's partial words and barge-ins in between.
+Partial words that pile up behind a slow write are merged into one event. An event written
+twice after an uncertain commit would show twice: the feed's readers tolerate that no better
+than others, so it is rare by design (one short transaction, retried only on failure).
 """
 
 import asyncio
@@ -31,11 +38,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from telephony.caller_turns import Utterance
 from telephony.errors import StorageError
 from telephony.playback import AgentTurnResult
 from telephony.transcripts import CallInfo, EndReason, Speaker, TranscriptStore, TurnRecord
+from telephony.transcripts.events import EventKind
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +76,14 @@ class RetryPolicy:
             delay = min(delay * 2, self.max_s)
 
 
+class EventSink(Protocol):
+    """Where a call's live events go (``telephony.feed.Feed``)."""
+
+    async def publish(self, call_sid: str, kind: EventKind, data: dict[str, Any]) -> None:
+        """Store and announce one event; raise `StorageError` if the database failed."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Turn:
     seq: int
@@ -79,7 +96,20 @@ class _End:
     at: datetime
 
 
-_Item = CallInfo | _Turn | _End
+@dataclass(frozen=True, slots=True)
+class _Event:
+    kind: EventKind
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Partial:
+    """The agent's words not yet published (fragments merged while they wait)."""
+
+    text: str
+
+
+_Item = CallInfo | _Turn | _End | _Event | _Partial
 
 
 class TranscriptWriter:
@@ -92,8 +122,10 @@ class TranscriptWriter:
         *,
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        events: EventSink | None = None,
     ) -> None:
         self._store = store
+        self._events = events
         self._backlog = store.backlog
         self._call_sid = call_sid
         self._policy = policy or RetryPolicy()
@@ -110,6 +142,14 @@ class TranscriptWriter:
 
     def start(self, info: CallInfo) -> None:
         self._put(info)
+        self._event(
+            EventKind.CALL_STARTED,
+            {
+                "agent": info.agent,
+                "direction": info.direction,
+                "started_at": info.started_at.isoformat(),
+            },
+        )
 
     def turn(self, record: TurnRecord) -> int:
         """Hand over a finished turn; returns the number it was given (its place in the call)."""
@@ -119,6 +159,7 @@ class TranscriptWriter:
         else:
             self._turns_waiting += 1
             self._put(_Turn(self._seq, record))
+            self._event(EventKind.TURN, {"seq": self._seq, **record.model_dump(mode="json")})
         return self._seq
 
     def caller_turn(self, said: Utterance) -> None:
@@ -142,11 +183,29 @@ class TranscriptWriter:
             )
         )
 
+    def agent_partial(self, fragment: str) -> None:
+        """More of what the agent is generating, for the live feed only (not stored as a turn)."""
+        if self._events is None or self._ended or not fragment:
+            return
+        last = self._items[-1] if len(self._items) > 1 else None  # the head may be in flight
+        if isinstance(last, _Partial):
+            last.text += fragment
+        else:
+            self._put(_Partial(fragment))
+
+    def barge_in(self) -> None:
+        """The caller talked over the agent and its audio was cleared (live feed only)."""
+        self._event(EventKind.BARGE_IN, {})
+
     def end(self, reason: EndReason) -> None:
         """Record the end of the call; what is handed over after it is not written."""
         if self._ended:
             return
-        self._put(_End(reason, datetime.now(UTC)))
+        at = datetime.now(UTC)
+        if reason is EndReason.TRANSFERRED:
+            self._event(EventKind.TRANSFER, {})
+        self._put(_End(reason, at))
+        self._event(EventKind.CALL_ENDED, {"end_reason": reason, "ended_at": at.isoformat()})
         self._ended = True
         self._nudge.set()
 
@@ -214,8 +273,12 @@ class TranscriptWriter:
                 await self._store.start_call(item)
             elif isinstance(item, _Turn):
                 await self._store.add_turn(self._call_sid, item.record, seq=item.seq)
-            else:
+            elif isinstance(item, _End):
                 await self._store.end_call(self._call_sid, item.reason, item.at)
+            elif isinstance(item, _Event):
+                await self._publish(item.kind, item.data)
+            else:
+                await self._publish(EventKind.AGENT_PARTIAL, {"text": item.text})
         except StorageError:
             self._backlog.failed(f"call {self._call_sid}: transcript write")
             return False
@@ -224,6 +287,14 @@ class TranscriptWriter:
             self._turns_waiting -= 1
         self._backlog.succeeded()
         return True
+
+    async def _publish(self, kind: EventKind, data: dict[str, Any]) -> None:
+        assert self._events is not None
+        await self._events.publish(self._call_sid, kind, data)
+
+    def _event(self, kind: EventKind, data: dict[str, Any]) -> None:
+        if self._events is not None:
+            self._put(_Event(kind, data))
 
     def _put(self, item: _Item) -> None:
         if self._ended:

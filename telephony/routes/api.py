@@ -63,7 +63,8 @@ async def metrics(
     above 0 and at most the samples' retention (15 minutes); anything else is a 422.
     """
     app = services(request)
-    return app.metrics.snapshot(window_s, active_calls=len(app.calls))
+    feed = {"readers": app.feed.readers, "published": app.feed.published}
+    return app.metrics.snapshot(window_s, active_calls=len(app.calls)) | {"feed": feed}
 
 
 @router.get("/healthz")

@@ -14,6 +14,7 @@ Twilio's debugger and in our logs. Either way Twilio then runs the TwiML's safet
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -119,6 +120,16 @@ async def _admit(start: Start, app: Services) -> None:
         raise SecurityError(f"call {call_sid}: its one stream was used, or the token replaced")
 
 
+def _barge_in_recorder(app: Services, writer: TranscriptWriter) -> Callable[[float], None]:
+    """Count a barge-in's reaction time and put it on the call's live feed."""
+
+    def barge_in(reaction_ms: float) -> None:
+        app.metrics.barge_in(reaction_ms)
+        writer.barge_in()
+
+    return barge_in
+
+
 async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) -> None:
     start = handshake.start
     parameters = start.custom_parameters
@@ -139,7 +150,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         agent=agent,
         direction=parse_direction(parameters.get("direction")),
     )
-    writer = TranscriptWriter(app.store, start.call_sid)
+    writer = TranscriptWriter(app.store, start.call_sid, events=app.feed)
     writer.start(info)
     identity = CallIdentity(
         call_sid=start.call_sid,
@@ -156,7 +167,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         CallLimits(settings.max_message_bytes, settings.bad_message_limit),
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
-        on_barge_in=app.metrics.barge_in,
+        on_barge_in=_barge_in_recorder(app, writer),
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
