@@ -13,6 +13,7 @@ from telephony.feed import Feed
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
+from telephony.summaries import Summaries
 from telephony.transcripts import StreamLedger, TranscriptStore
 from telephony.transcripts.events import EventLog
 from telephony.twilio.security import SignatureChecker, StreamTokens
@@ -36,6 +37,8 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     emulator: object | None = None
     """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""
+    summaries: Summaries | None = None
+    """Post-call summaries; None when switched off."""
     calls: dict[str, Call] = field(default_factory=dict)
     """Calls in progress in this process, by CallSid: at most one each, since the ledger admits
     one stream per call in the whole deployment."""

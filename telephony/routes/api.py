@@ -64,7 +64,9 @@ async def metrics(
     """
     app = services(request)
     feed = {"readers": app.feed.readers, "published": app.feed.published}
-    return app.metrics.snapshot(window_s, active_calls=len(app.calls)) | {"feed": feed}
+    summaries = app.summaries.counters.as_dict() if app.summaries is not None else {}
+    snapshot = app.metrics.snapshot(window_s, active_calls=len(app.calls))
+    return snapshot | {"feed": feed, "summaries": summaries}
 
 
 @router.get("/healthz")

@@ -181,6 +181,8 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
         app.metrics.call_ended(call.stats)
+        if app.summaries is not None:
+            app.summaries.call_ended(start.call_sid)
     logger.info(
         "call %s: ended (%s); %d frames in, %d media out, %d bad messages",
         start.call_sid,
