@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -26,7 +27,7 @@ _FINAL = {
 }
 
 
-def _settings(url: str, **extra: object) -> dict[str, object]:
+def _settings(url: str, **extra: Any) -> dict[str, Any]:
     return {
         "summary_webhook_url": url,
         "summary_webhook_secret": SecretStr(SECRET),
