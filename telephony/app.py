@@ -32,7 +32,7 @@ from telephony.live.models import gemini_model, live_run_config
 from telephony.live.sessions import CallSessionService
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
-from telephony.routes import api, events, media, voice
+from telephony.routes import api, console, console_data, events, media, voice
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.summaries import RetryPolicy, Summaries, WebhookSender
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(events.router)  # before any /calls/{sid}: /calls/events is not a call
     app.include_router(api.router)
+    app.include_router(console_data.router)  # until the API serves /calls and /calls/{sid}
+    console.mount(app)
     return app
 
 
