@@ -26,9 +26,9 @@ although its commit was reported as failed is harmless to try again.
 With an `EventSink` the same queue also publishes the call's live feed (``telephony.feed``):
 each event right after the write it reports (the start, a turn, the end), so that a client
 that sees a turn's event can read the turn; the agent's partial words and barge-ins in between.
-Partial words that pile up behind a slow write are merged into one event. An event written
-twice after an uncertain commit would show twice: the feed's readers tolerate that no better
-than others, so it is rare by design (one short transaction, retried only on failure).
+Partial words that pile up behind a slow write are merged into one event. Events are numbered
+by the writer as they are handed over, so an event written again after an uncertain commit is
+stored once.
 """
 
 import asyncio
@@ -79,8 +79,11 @@ class RetryPolicy:
 class EventSink(Protocol):
     """Where a call's live events go (``telephony.feed.Feed``)."""
 
-    async def publish(self, call_sid: str, kind: EventKind, data: dict[str, Any]) -> None:
-        """Store and announce one event; raise `StorageError` if the database failed."""
+    async def publish(
+        self, call_sid: str, kind: EventKind, data: dict[str, Any], *, seq: int | None = None
+    ) -> None:
+        """Store and announce the call's event number ``seq`` (stored once, however often it
+        is published); raise `StorageError` if the database failed."""
         ...
 
 
@@ -98,6 +101,7 @@ class _End:
 
 @dataclass(frozen=True, slots=True)
 class _Event:
+    seq: int
     kind: EventKind
     data: dict[str, Any]
 
@@ -106,6 +110,7 @@ class _Event:
 class _Partial:
     """The agent's words not yet published (fragments merged while they wait)."""
 
+    seq: int
     text: str
 
 
@@ -133,6 +138,7 @@ class TranscriptWriter:
         self._items: deque[_Item] = deque()
         self._turns_waiting = 0
         self._seq = 0
+        self._event_seq = 0
         self._dropped = 0
         self._ended = False
         self._arrived = asyncio.Event()
@@ -191,7 +197,8 @@ class TranscriptWriter:
         if isinstance(last, _Partial):
             last.text += fragment
         else:
-            self._put(_Partial(fragment))
+            self._event_seq += 1
+            self._put(_Partial(self._event_seq, fragment))
 
     def barge_in(self) -> None:
         """The caller talked over the agent and its audio was cleared (live feed only)."""
@@ -276,9 +283,9 @@ class TranscriptWriter:
             elif isinstance(item, _End):
                 await self._store.end_call(self._call_sid, item.reason, item.at)
             elif isinstance(item, _Event):
-                await self._publish(item.kind, item.data)
+                await self._publish(item.seq, item.kind, item.data)
             else:
-                await self._publish(EventKind.AGENT_PARTIAL, {"text": item.text})
+                await self._publish(item.seq, EventKind.AGENT_PARTIAL, {"text": item.text})
         except StorageError:
             self._backlog.failed(f"call {self._call_sid}: transcript write")
             return False
@@ -288,13 +295,14 @@ class TranscriptWriter:
         self._backlog.succeeded()
         return True
 
-    async def _publish(self, kind: EventKind, data: dict[str, Any]) -> None:
+    async def _publish(self, seq: int, kind: EventKind, data: dict[str, Any]) -> None:
         assert self._events is not None
-        await self._events.publish(self._call_sid, kind, data)
+        await self._events.publish(self._call_sid, kind, data, seq=seq)
 
     def _event(self, kind: EventKind, data: dict[str, Any]) -> None:
-        if self._events is not None:
-            self._put(_Event(kind, data))
+        if self._events is not None and not self._ended:
+            self._event_seq += 1
+            self._put(_Event(self._event_seq, kind, data))
 
     def _put(self, item: _Item) -> None:
         if self._ended:

@@ -76,6 +76,18 @@ async def test_a_call_stream_replays_then_ends_with_the_call(
     assert [chunk async for chunk in stream] == [], "the stream ends with the call"
 
 
+async def test_an_event_written_again_is_stored_once(transcript_store: TranscriptStore) -> None:
+    """A writer that retries an event whose commit it could not confirm does not repeat it."""
+    (sid,) = await _calls(transcript_store, 1)
+    log = EventLog(transcript_store.engine)
+    first = await log.append(sid, EventKind.TURN, {"seq": 1}, seq=1)
+    assert first is not None
+    assert await log.append(sid, EventKind.TURN, {"seq": 1}, seq=1) is None
+    unnumbered = await log.append(sid, EventKind.BARGE_IN, {})
+    assert unnumbered is not None and unnumbered > first
+    assert [event.kind for event in await log.read(after=0)] == [EventKind.TURN, EventKind.BARGE_IN]
+
+
 def test_tickets_expire_and_cannot_be_forged() -> None:
     now = [1_000_000.0]
     tickets = EventTickets("the-api-token", ttl_s=60, clock=lambda: now[0])

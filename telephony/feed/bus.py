@@ -43,11 +43,13 @@ class Feed:
         self._list: set[asyncio.Event] = set()
         self.published = 0
 
-    async def publish(self, call_sid: str, kind: EventKind, data: dict[str, Any]) -> None:
-        """Store the event, then wake this process's readers of it (`StorageError` if it could
-        not be stored)."""
-        await self.log.append(call_sid, kind, data)
-        self.published += 1
+    async def publish(
+        self, call_sid: str, kind: EventKind, data: dict[str, Any], *, seq: int | None = None
+    ) -> None:
+        """Store the event (once: see `EventLog.append`), then wake this process's readers of
+        it (`StorageError` if it could not be stored)."""
+        if await self.log.append(call_sid, kind, data, seq=seq) is not None:
+            self.published += 1
         self._wake(call_sid, kind)
 
     @contextlib.contextmanager

@@ -18,7 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telephony.errors import StorageError
@@ -72,8 +73,15 @@ class EventLog:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
 
-    async def append(self, call_sid: str, kind: EventKind, data: dict[str, Any]) -> int:
-        """Store one event of a stored call and return its id."""
+    async def append(
+        self, call_sid: str, kind: EventKind, data: dict[str, Any], *, seq: int | None = None
+    ) -> int | None:
+        """Store one event of a stored call and return its id.
+
+        ``seq`` numbers the call's events (from 1, given by its one writer): an event already
+        stored under its number is not stored again, and None is returned. Without it the
+        event takes the number after the call's last one.
+        """
         try:
             async with self._engine.begin() as connection:
                 if self._postgres:
@@ -83,18 +91,30 @@ class EventLog:
                 )
                 if call_id is None:
                     raise StorageError(f"no call {call_sid} to add an event to")
-                event_id: int = (
+                if seq is None:
+                    last = await connection.scalar(
+                        select(func.max(CallEventRow.seq)).where(CallEventRow.call_id == call_id)
+                    )
+                    seq = (last or 0) + 1
+                insert = postgresql.insert if self._postgres else sqlite.insert
+                event_id: int | None = (
                     await connection.execute(
                         insert(CallEventRow)
                         .values(
                             call_id=call_id,
+                            seq=seq,
                             call_sid=call_sid,
                             kind=kind.value,
                             data=json.dumps(data, separators=(",", ":")),
                         )
+                        .on_conflict_do_nothing(
+                            index_elements=[CallEventRow.call_id, CallEventRow.seq]
+                        )
                         .returning(CallEventRow.id)
                     )
-                ).scalar_one()
+                ).scalar_one_or_none()
+                if event_id is None:
+                    return None  # stored before: its commit was not known to have succeeded
                 if self._postgres:
                     payload = f"{event_id} {kind.value} {call_sid}"
                     await connection.execute(select(func.pg_notify(CHANNEL, payload)))

@@ -197,10 +197,13 @@ class CallEventRow(Base):
     """
 
     __tablename__ = "call_events"
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (UniqueConstraint("call_id", "seq"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(_Id, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey(CallRow.id, ondelete="CASCADE"), index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey(CallRow.id, ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    """The event's number within its call, given by the call's writer: a repeated write of the
+    same event (after a commit whose outcome was lost) is stored once."""
     call_sid: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
     data: Mapped[str] = mapped_column(Text)
