@@ -26,7 +26,9 @@ although its commit was reported as failed is harmless to try again.
 With an `EventSink` the same queue also publishes the call's live feed (``telephony.feed``):
 each event right after the write it reports (the start, a turn, the end), so that a client
 that sees a turn's event can read the turn; the agent's partial words and barge-ins in between.
-Partial words that pile up behind a slow write are merged into one event. Events are numbered
+The agent's partial words are gathered for ``PARTIAL_INTERVAL_S`` into one event (and merged
+further while they wait behind a slow write), which bounds what a speaking call costs the
+database; whatever is handed over next first releases the words gathered so far. Events are numbered
 by the writer as they are handed over, so an event written again after an uncertain commit is
 stored once.
 """
@@ -54,6 +56,9 @@ RETRY_MAX_S = 10.0
 failed connection attempt, the only work that waits on it is this call's transcript)."""
 RETRY_AFTER_END_S = 15 * 60.0
 """How long a call's writes are retried after the call ended, before they are abandoned."""
+PARTIAL_INTERVAL_S = 0.25
+"""How long the agent's partial words are gathered into one live event (at most four a second
+per speaking call: a model streams its transcription in many small pieces)."""
 MAX_BUFFERED_TURNS = 1000
 """Turns of one call kept in memory while the database is away: a long call's worth (about
 1 MB at most), so that a call of any length survives an outage that lasts as long as it does."""
@@ -139,6 +144,9 @@ class TranscriptWriter:
         self._turns_waiting = 0
         self._seq = 0
         self._event_seq = 0
+        self._held = ""
+        """The agent's partial words gathered for the next event."""
+        self._release: asyncio.TimerHandle | None = None
         self._dropped = 0
         self._ended = False
         self._arrived = asyncio.Event()
@@ -193,12 +201,27 @@ class TranscriptWriter:
         """More of what the agent is generating, for the live feed only (not stored as a turn)."""
         if self._events is None or self._ended or not fragment:
             return
+        self._held += fragment
+        if self._release is None:
+            loop = asyncio.get_running_loop()
+            self._release = loop.call_later(PARTIAL_INTERVAL_S, self._release_partial)
+
+    def _release_partial(self) -> None:
+        """Queue the partial words gathered so far (merged into a partial still waiting at
+        the tail of the queue, unless that one may be in flight)."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        if not self._held or self._ended:
+            return
+        text, self._held = self._held, ""
         last = self._items[-1] if len(self._items) > 1 else None  # the head may be in flight
         if isinstance(last, _Partial):
-            last.text += fragment
-        else:
-            self._event_seq += 1
-            self._put(_Partial(self._event_seq, fragment))
+            last.text += text
+            return
+        self._event_seq += 1
+        self._items.append(_Partial(self._event_seq, text))
+        self._arrived.set()
 
     def barge_in(self) -> None:
         """The caller talked over the agent and its audio was cleared (live feed only)."""
@@ -308,6 +331,7 @@ class TranscriptWriter:
         if self._ended:
             logger.warning("call %s: transcript handed over after the call ended", self._call_sid)
             return
+        self._release_partial()  # the words the agent said before this come first
         self._items.append(item)
         self._arrived.set()
 
