@@ -367,6 +367,7 @@ _HOOKS = (
     "on_message_complete",
     "on_response_complete",
     "handle_websocket_upgrade",
+    "shutdown",
 )
 
 

@@ -2,9 +2,11 @@
 ``Last-Event-ID`` resume exact), tickets, and the event routes' refusals."""
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from telephony.feed import EventTickets, Feed
 from telephony.feed.stream import event_stream
@@ -121,3 +123,26 @@ async def test_event_routes_refuse_without_a_token_or_a_valid_ticket(tmp_path: o
         assert (await client.get("/calls/nonsense/events", headers=bearer)).status_code == 404
         resume = bearer | {"Last-Event-ID": "abc"}
         assert (await client.get("/calls/events", headers=resume)).status_code == 400
+
+
+async def test_event_streams_do_not_hold_up_a_shutdown(
+    tmp_path: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An event stream never ends by itself; a stopping server closes it at once instead of
+    waiting out its graceful-shutdown budget (the client resumes elsewhere)."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        async with running_server(f"sqlite+aiosqlite:///{tmp_path}/calls.db") as server:
+            request = client.build_request(
+                "GET",
+                server.base_url + "/calls/events",
+                headers={"Authorization": f"Bearer {server.api_token}"},
+            )
+            response = await client.send(request, stream=True)
+            assert response.status_code == 200
+            chunks = response.aiter_text()
+            assert (await anext(chunks)).startswith("retry:")
+        with contextlib.suppress(httpx.RemoteProtocolError):
+            rest = [chunk async for chunk in chunks]
+            assert "event:" not in "".join(rest)
+        await response.aclose()
+    assert "graceful shutdown exceeded" not in caplog.text
