@@ -37,9 +37,11 @@ from telephony.live.sessions import CallSessionService, erase_sessions
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
 from telephony.retention import Retention
-from telephony.routes import api, calls, media, voice
+from telephony.routes import api, calls, console, events, media, voice
 from telephony.server import configure_logging
 from telephony.services import Services
+from telephony.summaries import RetryPolicy, Summaries, WebhookSender
+from telephony.summaries.client import gemini_text_client
 from telephony.transcripts import Call, TranscriptStore, create_engine, schema
 from telephony.transcripts.keeper import StorageKeeper
 from telephony.transcripts.privacy import NumberStorage, Privacy
@@ -61,14 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with contextlib.AsyncExitStack() as stack:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
+            await stack.enter_async_context(services.feed.running())
             app.state.services = services
             yield
 
     app = FastAPI(title="telephony", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(voice.router)
     app.include_router(media.router)
+    app.include_router(events.router)  # before any /calls/{sid}: /calls/events is not a call
     app.include_router(api.router)
     calls.install(app)
+    console.mount(app)
     return app
 
 
@@ -92,6 +97,9 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     await keeper.start()
     await stack.enter_async_context(keeper.running())
     live_model, emulator = await _live_model(settings, stack)
+    summaries = _summaries(settings, store, emulator)
+    if summaries is not None:
+        await stack.enter_async_context(summaries.running())
     # Fail at start, not on the first call; and do the first call's one-time work now.
     await warm_up(load_agent(settings.default_agent), live_run_config(), GREETING_CUE)
     audio.warm_up()  # the resampling filters
@@ -107,6 +115,7 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         internals=checked,
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
+        summaries=summaries,
     )
 
     async def erase_session(call: Call) -> None:
@@ -163,6 +172,37 @@ async def _live_model(
         )
 
     return gemini, None
+
+
+def _summaries(
+    settings: Settings, store: TranscriptStore, emulator: object | None
+) -> Summaries | None:
+    """Post-call summaries, by Gemini or (offline) the emulator; delivered if a URL is set."""
+    if not settings.summaries_enabled:
+        return None
+    client = offline.text_client(emulator) if emulator is not None else gemini_text_client(settings)
+    webhook = None
+    if settings.summary_webhook_url:
+        secret = settings.summary_webhook_secret
+        if secret is None:
+            raise NotConfiguredError(
+                "SUMMARY_WEBHOOK_SECRET is required with SUMMARY_WEBHOOK_URL (deliveries are "
+                "signed)"
+            )
+        policy = RetryPolicy(
+            max_attempts=settings.summary_webhook_attempts,
+            first_s=settings.summary_webhook_retry_s,
+        )
+        webhook = WebhookSender(
+            settings.summary_webhook_url, secret.get_secret_value().encode(), policy
+        )
+    return Summaries(
+        store,
+        client,
+        model=settings.summary_model,
+        webhook=webhook,
+        fields_schema=settings.summary_fields_schema,
+    )
 
 
 def _ensure_sqlite_directory(database_url: str) -> None:

@@ -279,6 +279,7 @@ class Call:
                 await voice.play(chunk)
             if message.output_text:
                 voice.text(message.output_text)
+                self._transcript.agent_partial(message.output_text)
             whole = self._agent.link.final_input_transcripts
             if message.input_text:
                 now_ms = self._now_ms()

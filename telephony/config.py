@@ -1,8 +1,8 @@
 """Settings, read once from the environment and ``.env`` when the app is built."""
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, Json, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/telephony.db"
@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     retention_days: float | None = Field(default=None, gt=0)
     """Calls older than this many days are erased by the server, with their turns, sessions
     and everything registered for erasure; unset keeps calls until deleted."""
+
+    summaries_enabled: bool = True
+    """Summarise each call with a text model when it ends (``telephony/summaries``)."""
+    summary_model: str = "gemini-2.5-flash"
+    summary_fields_schema: Json[dict[str, Any]] | None = None
+    """JSON schema of the structured fields a summary extracts (the same for every route)."""
+    summary_webhook_url: str | None = None
+    """Where summaries are delivered (POST, signed); unset: they are only stored."""
+    summary_webhook_secret: SecretStr | None = None
+    summary_webhook_attempts: int = Field(default=6, gt=0, le=20)
+    summary_webhook_retry_s: float = Field(default=2.0, gt=0)
 
     stream_token_ttl_s: float = Field(default=60.0, gt=0)
     stream_start_timeout_s: float = Field(default=5.0, gt=0)

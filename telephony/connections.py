@@ -84,6 +84,10 @@ REPORT_INTERVAL_S = 60.0
 not flood the log too."""
 
 
+EVENT_STREAM_SUFFIX = "/events"
+"""Paths of Server-Sent Events streams (``routes/events.py``), closed at once at shutdown."""
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
     """The numbers one server process enforces (see the constants for why each is what it is)."""
@@ -275,6 +279,18 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._phase = _Phase.UPGRADED
         super().handle_websocket_upgrade()
 
+    def shutdown(self) -> None:
+        """The server is stopping. An event stream (a path ending in ``EVENT_STREAM_SUFFIX``)
+        never finishes by itself, so it is closed now rather than at the end of the graceful
+        shutdown: its client reconnects to another instance and resumes after the last event
+        it got (``Last-Event-ID``). Other requests finish first, as uvicorn does it."""
+        cycle: RequestResponseCycle | None = self.cycle
+        streaming = cycle is not None and not cycle.response_complete
+        if streaming and str(cycle.scope["path"]).endswith(EVENT_STREAM_SUFFIX):  # type: ignore[union-attr]
+            self.transport.close()
+            return
+        super().shutdown()
+
     # Helpers
 
     def _is_health_check(self) -> bool:
@@ -351,6 +367,7 @@ _HOOKS = (
     "on_message_complete",
     "on_response_complete",
     "handle_websocket_upgrade",
+    "shutdown",
 )
 
 

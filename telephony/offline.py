@@ -6,11 +6,15 @@ credentials: with credentials, nothing of the twins (or their TLS tooling) is im
 
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from google.adk.models import BaseLlm
 
 from telephony.live.agents import LiveModel
 from telephony.live.models import gemini_model
+
+if TYPE_CHECKING:
+    from google import genai
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +42,13 @@ async def start_emulator(
         )
 
     return emulated, emulator
+
+
+def text_client(emulator: object) -> "genai.Client":
+    """A google-genai client whose text requests (summaries) the running emulator answers."""
+    from google import genai
+
+    from twins.gemini_live import DEFAULT_API_KEY, LiveEmulator
+
+    assert isinstance(emulator, LiveEmulator)
+    return genai.Client(api_key=DEFAULT_API_KEY, http_options=emulator.text_http_options())

@@ -10,10 +10,13 @@ from starlette.requests import HTTPConnection
 from telephony.call import Call
 from telephony.config import Settings
 from telephony.erasure import Erasure
+from telephony.feed import Feed
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
+from telephony.summaries import Summaries
 from telephony.transcripts import CallCatalog, StreamLedger, TranscriptStore
+from telephony.transcripts.events import EventLog
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 
@@ -35,6 +38,8 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     emulator: object | None = None
     """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""
+    summaries: Summaries | None = None
+    """Post-call summaries; None when switched off."""
     calls: dict[str, Call] = field(default_factory=dict)
     """Calls in progress in this process, by CallSid: at most one each, since the ledger admits
     one stream per call in the whole deployment."""
@@ -44,12 +49,17 @@ class Services:
     """Stored calls: listing, search, erasure of their rows."""
     erasure: Erasure = field(init=False)
     """What erasing a call means: parts that keep something about calls register here."""
+    feed: Feed = field(init=False)
+    """The calls' live events (``telephony.feed``)."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.streams = StreamLedger(self.store.engine)
-        self.catalog = CallCatalog(self.store.engine)
+        engine = self.store.engine
+        self.catalog = CallCatalog(engine)
         self.erasure = Erasure(self.catalog)
+        listen = engine.url if engine.dialect.name == "postgresql" else None
+        self.feed = Feed(EventLog(engine), listen)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

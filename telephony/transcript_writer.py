@@ -22,6 +22,15 @@ keep:
 
 Every write may be repeated (see ``transcripts.store``), so a write that reached the database
 although its commit was reported as failed is harmless to try again.
+
+With an `EventSink` the same queue also publishes the call's live feed (``telephony.feed``):
+each event right after the write it reports (the start, a turn, the end), so that a client
+that sees a turn's event can read the turn; the agent's partial words and barge-ins in between.
+The agent's partial words are gathered for ``PARTIAL_INTERVAL_S`` into one event (and merged
+further while they wait behind a slow write), which bounds what a speaking call costs the
+database; whatever is handed over next first releases the words gathered so far. Events are numbered
+by the writer as they are handed over, so an event written again after an uncertain commit is
+stored once.
 """
 
 import asyncio
@@ -31,11 +40,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from telephony.caller_turns import Utterance
 from telephony.errors import StorageError
 from telephony.playback import AgentTurnResult
 from telephony.transcripts import CallInfo, EndReason, Speaker, TranscriptStore, TurnRecord
+from telephony.transcripts.events import EventKind
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +56,9 @@ RETRY_MAX_S = 10.0
 failed connection attempt, the only work that waits on it is this call's transcript)."""
 RETRY_AFTER_END_S = 15 * 60.0
 """How long a call's writes are retried after the call ended, before they are abandoned."""
+PARTIAL_INTERVAL_S = 0.25
+"""How long the agent's partial words are gathered into one live event (at most four a second
+per speaking call: a model streams its transcription in many small pieces)."""
 MAX_BUFFERED_TURNS = 1000
 """Turns of one call kept in memory while the database is away: a long call's worth (about
 1 MB at most), so that a call of any length survives an outage that lasts as long as it does."""
@@ -67,6 +81,17 @@ class RetryPolicy:
             delay = min(delay * 2, self.max_s)
 
 
+class EventSink(Protocol):
+    """Where a call's live events go (``telephony.feed.Feed``)."""
+
+    async def publish(
+        self, call_sid: str, kind: EventKind, data: dict[str, Any], *, seq: int | None = None
+    ) -> None:
+        """Store and announce the call's event number ``seq`` (stored once, however often it
+        is published); raise `StorageError` if the database failed."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Turn:
     seq: int
@@ -79,7 +104,22 @@ class _End:
     at: datetime
 
 
-_Item = CallInfo | _Turn | _End
+@dataclass(frozen=True, slots=True)
+class _Event:
+    seq: int
+    kind: EventKind
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Partial:
+    """The agent's words not yet published (fragments merged while they wait)."""
+
+    seq: int
+    text: str
+
+
+_Item = CallInfo | _Turn | _End | _Event | _Partial
 
 
 class TranscriptWriter:
@@ -92,8 +132,10 @@ class TranscriptWriter:
         *,
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        events: EventSink | None = None,
     ) -> None:
         self._store = store
+        self._events = events
         self._backlog = store.backlog
         self._call_sid = call_sid
         self._policy = policy or RetryPolicy()
@@ -101,6 +143,10 @@ class TranscriptWriter:
         self._items: deque[_Item] = deque()
         self._turns_waiting = 0
         self._seq = 0
+        self._event_seq = 0
+        self._held = ""
+        """The agent's partial words gathered for the next event."""
+        self._release: asyncio.TimerHandle | None = None
         self._dropped = 0
         self._ended = False
         self._arrived = asyncio.Event()
@@ -110,6 +156,14 @@ class TranscriptWriter:
 
     def start(self, info: CallInfo) -> None:
         self._put(info)
+        self._event(
+            EventKind.CALL_STARTED,
+            {
+                "agent": info.agent,
+                "direction": info.direction,
+                "started_at": info.started_at.isoformat(),
+            },
+        )
 
     def turn(self, record: TurnRecord) -> int:
         """Hand over a finished turn; returns the number it was given (its place in the call)."""
@@ -119,6 +173,8 @@ class TranscriptWriter:
         else:
             self._turns_waiting += 1
             self._put(_Turn(self._seq, record))
+            shown = self._store.privacy.turn(record)  # as stored: redacted when set so
+            self._event(EventKind.TURN, {"seq": self._seq, **shown.model_dump(mode="json")})
         return self._seq
 
     def caller_turn(self, said: Utterance) -> None:
@@ -142,11 +198,51 @@ class TranscriptWriter:
             )
         )
 
+    def agent_partial(self, fragment: str) -> None:
+        """More of what the agent is generating, for the live feed only (not stored as a turn).
+
+        Not with redaction on: a card number read out spans fragments, and no piece of it alone
+        looks like one; the turn's event, redacted whole, follows when the turn ends.
+        """
+        if self._events is None or self._ended or not fragment:
+            return
+        if self._store.privacy.redact_text is not None:
+            return
+        self._held += fragment
+        if self._release is None:
+            loop = asyncio.get_running_loop()
+            self._release = loop.call_later(PARTIAL_INTERVAL_S, self._release_partial)
+
+    def _release_partial(self) -> None:
+        """Queue the partial words gathered so far (merged into a partial still waiting at
+        the tail of the queue, unless that one may be in flight)."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        if not self._held or self._ended:
+            return
+        text, self._held = self._held, ""
+        last = self._items[-1] if len(self._items) > 1 else None  # the head may be in flight
+        if isinstance(last, _Partial):
+            last.text += text
+            return
+        self._event_seq += 1
+        self._items.append(_Partial(self._event_seq, text))
+        self._arrived.set()
+
+    def barge_in(self) -> None:
+        """The caller talked over the agent and its audio was cleared (live feed only)."""
+        self._event(EventKind.BARGE_IN, {})
+
     def end(self, reason: EndReason) -> None:
         """Record the end of the call; what is handed over after it is not written."""
         if self._ended:
             return
-        self._put(_End(reason, datetime.now(UTC)))
+        at = datetime.now(UTC)
+        if reason is EndReason.TRANSFERRED:
+            self._event(EventKind.TRANSFER, {})
+        self._put(_End(reason, at))
+        self._event(EventKind.CALL_ENDED, {"end_reason": reason, "ended_at": at.isoformat()})
         self._ended = True
         self._nudge.set()
 
@@ -214,8 +310,12 @@ class TranscriptWriter:
                 await self._store.start_call(item)
             elif isinstance(item, _Turn):
                 await self._store.add_turn(self._call_sid, item.record, seq=item.seq)
-            else:
+            elif isinstance(item, _End):
                 await self._store.end_call(self._call_sid, item.reason, item.at)
+            elif isinstance(item, _Event):
+                await self._publish(item.seq, item.kind, item.data)
+            else:
+                await self._publish(item.seq, EventKind.AGENT_PARTIAL, {"text": item.text})
         except StorageError:
             self._backlog.failed(f"call {self._call_sid}: transcript write")
             return False
@@ -225,10 +325,20 @@ class TranscriptWriter:
         self._backlog.succeeded()
         return True
 
+    async def _publish(self, seq: int, kind: EventKind, data: dict[str, Any]) -> None:
+        assert self._events is not None
+        await self._events.publish(self._call_sid, kind, data, seq=seq)
+
+    def _event(self, kind: EventKind, data: dict[str, Any]) -> None:
+        if self._events is not None and not self._ended:
+            self._event_seq += 1
+            self._put(_Event(self._event_seq, kind, data))
+
     def _put(self, item: _Item) -> None:
         if self._ended:
             logger.warning("call %s: transcript handed over after the call ended", self._call_sid)
             return
+        self._release_partial()  # the words the agent said before this come first
         self._items.append(item)
         self._arrived.set()
 

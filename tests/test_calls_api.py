@@ -431,10 +431,12 @@ async def test_a_masked_call_keeps_no_card_number_anywhere(database_url: str) ->
         async with server.services.store.engine.connect() as connection:
             turns = (await connection.execute(text("SELECT * FROM call_turns"))).all()
             events = (await connection.execute(text("SELECT * FROM events"))).all()
+            live = (await connection.execute(text("SELECT * FROM call_events"))).all()
 
     said = [turn.text for turn in transcript.turns]
     assert said[0] == f"Hello! I see the card {CARD} on file."
     assert said[1] == f"My card is {CARD}, mail me at {EMAIL}"
-    stored = repr(turns) + repr(events)
+    assert any(row.kind == "turn" for row in live)
+    stored = repr(turns) + repr(events) + repr(live)
     assert "1111" not in stored
     assert "a@b.io" not in stored

@@ -64,7 +64,10 @@ async def metrics(
     above 0 and at most the samples' retention (15 minutes); anything else is a 422.
     """
     app = services(request)
-    return app.metrics.snapshot(window_s, active_calls=len(app.calls))
+    feed = {"readers": app.feed.readers, "published": app.feed.published}
+    summaries = app.summaries.counters.as_dict() if app.summaries is not None else {}
+    snapshot = app.metrics.snapshot(window_s, active_calls=len(app.calls))
+    return snapshot | {"feed": feed, "summaries": summaries}
 
 
 @router.get("/healthz")

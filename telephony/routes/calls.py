@@ -33,6 +33,7 @@ from telephony.transcripts import (
 )
 from telephony.transcripts.catalog import DEFAULT_PAGE, MAX_PAGE, BadCursorError
 from telephony.transcripts.exports import as_text, as_webvtt
+from telephony.transcripts.summaries import SummaryStore
 from telephony.twilio.sids import CALL_SID
 
 logger = logging.getLogger(__name__)
@@ -227,6 +228,7 @@ async def _detail(app: Services, request: Request, call_sid: str) -> CallDetail:
     transcript = await _transcript(app, call_sid)
     try:
         summary = await app.catalog.summary(call_sid)
+        written = await SummaryStore(app.store.engine).get(call_sid)
     except StorageError as exc:
         logger.exception("call %s: could not read it", call_sid)
         raise _unavailable() from exc
@@ -236,7 +238,7 @@ async def _detail(app: Services, request: Request, call_sid: str) -> CallDetail:
     return CallDetail(
         call=summary,
         turns=list(transcript.turns),
-        summary=None,
+        summary=written.model_dump(mode="json") if written is not None else None,
         links=CallLinks(
             json=f"{base}/export.json",
             text=f"{base}/export.txt",

@@ -14,6 +14,7 @@ Twilio's debugger and in our logs. Either way Twilio then runs the TwiML's safet
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -119,6 +120,16 @@ async def _admit(start: Start, app: Services) -> None:
         raise SecurityError(f"call {call_sid}: its one stream was used, or the token replaced")
 
 
+def _barge_in_recorder(app: Services, writer: TranscriptWriter) -> Callable[[float], None]:
+    """Count a barge-in's reaction time and put it on the call's live feed."""
+
+    def barge_in(reaction_ms: float) -> None:
+        app.metrics.barge_in(reaction_ms)
+        writer.barge_in()
+
+    return barge_in
+
+
 async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) -> None:
     start = handshake.start
     parameters = start.custom_parameters
@@ -140,7 +151,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         direction=parse_direction(parameters.get("direction")),
         route=parameters.get("route") or None,
     )
-    writer = TranscriptWriter(app.store, start.call_sid)
+    writer = TranscriptWriter(app.store, start.call_sid, events=app.feed)
     writer.start(info)
     identity = CallIdentity(
         call_sid=start.call_sid,
@@ -157,7 +168,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         CallLimits(settings.max_message_bytes, settings.bad_message_limit),
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
-        on_barge_in=app.metrics.barge_in,
+        on_barge_in=_barge_in_recorder(app, writer),
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
@@ -171,6 +182,8 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
         app.metrics.call_ended(call.stats)
+        if app.summaries is not None:
+            app.summaries.call_ended(start.call_sid)
     logger.info(
         "call %s: ended (%s); %d frames in, %d media out, %d bad messages",
         start.call_sid,

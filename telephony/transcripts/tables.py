@@ -1,6 +1,8 @@
 """The transcript tables, ``calls`` and ``call_turns``, and ``call_streams``: which call was given
 a stream token and which stream used it; ``server_instances`` and ``call_carriers``: which server
-process carries which open call, and whether it is still alive.
+process carries which open call, and whether it is still alive; ``call_events``: each call's
+live feed, kept for clients that reconnect; ``call_summaries``: what a text model made of a
+finished call and how its delivery to the webhook went.
 
 They live in the same database as google-adk's session tables (``sessions``, ``events``,
 ``app_states``, ``user_states``, ``adk_internal_metadata``), so they have their own `MetaData`
@@ -184,3 +186,53 @@ class CallCarrierRow(Base):
     id: Mapped[int] = mapped_column(_Id, primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     instance_id: Mapped[str] = mapped_column(String(64))
+
+
+class CallEventRow(Base):
+    """One event of a call's live feed (a turn, the agent's partial words, a barge-in, the start,
+    the end...), kept so that a client that reconnects can be given what it missed.
+
+    ``id`` orders every event of the deployment: writers insert under one lock (PostgreSQL: an
+    advisory transaction lock; SQLite: its single writer), so ids become visible in increasing
+    order and a reader that has seen id N has seen every event before it. AUTOINCREMENT on
+    SQLite: an id is never reused, even after the newest events were erased.
+    """
+
+    __tablename__ = "call_events"
+    __table_args__ = (UniqueConstraint("call_id", "seq"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey(CallRow.id, ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    """The event's number within its call, given by the call's writer: a repeated write of the
+    same event (after a commit whose outcome was lost) is stored once."""
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
+    data: Mapped[str] = mapped_column(Text)
+    """The event's JSON object."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)
+
+
+class CallSummaryRow(Base):
+    """What a text model made of a finished call, and how its delivery to the webhook went."""
+
+    __tablename__ = "call_summaries"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey(CallRow.id, ondelete="CASCADE"), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    model: Mapped[str] = mapped_column(String(128))
+    summary: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
+    follow_ups: Mapped[str] = mapped_column(Text)
+    """A JSON array of strings."""
+    fields: Mapped[str] = mapped_column(Text)
+    """A JSON object: the structured fields the route asked for."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    delivery_status: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
+    """``pending``, ``delivered``, ``failed`` or ``not_configured``."""
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_error: Mapped[str | None] = mapped_column(String(200))
+    """Why the last attempt failed (an HTTP status or the kind of network error)."""

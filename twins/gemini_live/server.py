@@ -25,6 +25,7 @@ from twins.gemini_live.record import Record
 from twins.gemini_live.resumption import HandleStore
 from twins.gemini_live.script import Script
 from twins.gemini_live.session import Session, Shared
+from twins.gemini_live.text import TextConfig, TextServer
 from twins.gemini_live.tls import DEFAULT_HOSTS, TlsFiles, create_tls_files
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ class LiveEmulator:
         self._sessions: list[Session] = []
         self._host = "127.0.0.1"
         self._port = 0
+        self.text = TextConfig()
+        """The text models' ``generateContent`` (see ``text``): failures to inject, requests."""
+        self._text_server = TextServer(self.text)
+        self._text_port = 0
         self._unsubscribe = self.script.subscribe(self._wake_newest_session)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -89,11 +94,13 @@ class LiveEmulator:
             raise
         self._host = "127.0.0.1" if wildcard else host
         self._port = next(iter(self._server.sockets)).getsockname()[1]
+        self._text_port = await self._text_server.start(host, self._tls.server_context())
         logger.info("Gemini Live emulator listening on %s", self.base_url)
 
     async def stop(self) -> None:
         """Close every connection (code 1001), stop listening and delete the certificate files."""
         server, self._server = self._server, None
+        await self._text_server.stop()
         if server is not None:
             server.close(close_connections=True)
             await server.wait_closed()
@@ -124,6 +131,22 @@ class LiveEmulator:
         """``https://HOST:PORT``: the value for ``GOOGLE_GEMINI_BASE_URL`` or ``base_url``."""
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"https://{host}:{self.port}"
+
+    @property
+    def text_base_url(self) -> str:
+        """``https://HOST:PORT`` of ``generateContent`` (text models: see ``text``)."""
+        self._require_running()
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"https://{host}:{self._text_port}"
+
+    def text_http_options(self) -> "types.HttpOptions":
+        """``HttpOptions`` for a ``google.genai.Client`` whose text requests the emulator
+        answers (``client.aio.models.generate_content``)."""
+        from google.genai import types  # heavy: imported only when asked
+
+        return types.HttpOptions(
+            base_url=self.text_base_url, async_client_args={"ssl": self.client_ssl_context()}
+        )
 
     @property
     def ca_path(self) -> str:
