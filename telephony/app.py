@@ -32,7 +32,7 @@ from telephony.live.models import gemini_model, live_run_config
 from telephony.live.sessions import CallSessionService
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
-from telephony.routes import api, media, voice
+from telephony.routes import api, media, recordings, voice
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.transcripts import TranscriptStore, create_engine
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(voice.router)
     app.include_router(media.router)
     app.include_router(api.router)
+    app.include_router(recordings.router)
     return app
 
 

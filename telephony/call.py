@@ -30,6 +30,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from google.adk.agents import RunConfig
 from google.adk.runners import Runner
@@ -49,6 +50,7 @@ from telephony.live.wire import ModelMessage
 from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
 from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
+from telephony.recording import HeardRecorder, RecordingInfo
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason
 from telephony.twilio.protocol import Dtmf, Mark, Media, Stop
@@ -84,6 +86,7 @@ class Call:
         direct_line: bool = True,
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
+        recording_path: Path | None = None,
     ) -> None:
         self.identity = identity
         self.stats = CallStats()
@@ -94,8 +97,21 @@ class Call:
         self._started = clock()
         self._said: list[tuple[str, str]] = []
         """What was said, for a fresh live session: (who, words heard)."""
+        self._recorder = (
+            HeardRecorder(identity.call_sid, recording_path, self._elapsed_ms)
+            if recording_path is not None
+            else None
+        )
+        self.recording: RecordingInfo | None = None
+        """What the caller heard, as recorded (when asked for), once the call has ended."""
         self._voice = AgentVoice(
-            identity.stream_sid, self._send, self._agent_said, self._now_ms, clock, on_barge_in
+            identity.stream_sid,
+            self._send,
+            self._agent_said,
+            self._now_ms,
+            clock,
+            on_barge_in,
+            recorder=self._recorder,
         )
         self._watch = ModelWatch(self._started)
         self._agent = LiveAgent(
@@ -139,6 +155,8 @@ class Call:
             self._count_link()
             self._store_caller_turn(self._now_ms())  # what the model had not closed yet
             self._voice.finish()
+            if self._recorder is not None:
+                self.recording = self._recorder.close()
             reason = self.end_reason or EndReason.SERVER_SHUTDOWN
             self._transcript.end(reason)
             if self._closing is not None:
@@ -205,12 +223,17 @@ class Call:
     def _now_ms(self) -> int:
         return int((self._clock() - self._started) * 1000)
 
+    def _elapsed_ms(self) -> float:
+        return (self._clock() - self._started) * 1000
+
     # -- up: Twilio -> model --------------------------------------------------------------------
 
     async def _uplink(self) -> EndReason:
         async for event in self._inbound.events():
             if isinstance(event, Media):
                 await self._caller_audio(event.payload)
+                if self._recorder is not None:
+                    self._recorder.caller(event.payload, event.timestamp_ms)
             elif isinstance(event, Mark):
                 self._voice.echoed(event.name)
             elif isinstance(event, Stop):

@@ -12,7 +12,10 @@ from telephony.config import Settings
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
+from telephony.policy import RoutePolicy, policy_from
 from telephony.transcripts import StreamLedger, TranscriptStore
+from telephony.transcripts.recordings import RecordingStore
+from telephony.twilio.rest import RestClient
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 
@@ -39,10 +42,20 @@ class Services:
     one stream per call in the whole deployment."""
     streams: StreamLedger = field(init=False)
     """Which calls were given a stream token and which used it, in the shared database."""
+    recordings: RecordingStore = field(init=False)
+    """Recordings listed on their calls, in the shared database."""
+    rest: RestClient | None = None
+    """Twilio's REST API, None without credentials (no outbound calls, no Twilio recording)."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.streams = StreamLedger(self.store.engine)
+        self.recordings = RecordingStore(self.store.engine)
+
+    def policy(self, agent_name: str) -> RoutePolicy:
+        """What the route of ``agent_name`` asks of its calls (the deployment's defaults)."""
+        del agent_name  # per-route policies plug in here, with the routing file
+        return policy_from(self.settings)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

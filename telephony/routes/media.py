@@ -16,6 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi import APIRouter, WebSocket
 
@@ -24,6 +25,7 @@ from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
 from telephony.ports import CallIdentity, CallLimits
+from telephony.routes.recordings import heard_finished, heard_started
 from telephony.routes.voice import parse_direction, stream_url
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
@@ -147,6 +149,10 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         user_id="caller-" + pseudonym(app.secret, info.from_number or start.call_sid),
     )
     settings = app.settings
+    policy = app.policy(agent)
+    recording = (
+        Path(settings.recordings_dir) / f"{start.call_sid}.wav" if policy.record_heard else None
+    )
     call = Call(
         identity,
         websocket,
@@ -157,15 +163,20 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=app.metrics.barge_in,
+        recording_path=recording,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
     logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
+    if recording is not None:
+        await heard_started(app, start.call_sid, recording)
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(writer.run())
             reason = await call.run()
+        if call.recording is not None:
+            await heard_finished(app, start.call_sid, call.recording)
     finally:
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
