@@ -32,11 +32,12 @@ from telephony.live.models import gemini_model, live_run_config
 from telephony.live.sessions import CallSessionService
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
-from telephony.routes import api, media, recordings, voice
+from telephony.routes import api, media, outbound, recordings, voice
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.transcripts import TranscriptStore, create_engine
 from telephony.transcripts.keeper import StorageKeeper
+from telephony.twilio.rest import RestClient, rest_client_from
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with contextlib.AsyncExitStack() as stack:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
+            await stack.enter_async_context(services.outbound.running())
             app.state.services = services
             yield
 
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(api.router)
     app.include_router(recordings.router)
+    app.include_router(outbound.router)
     return app
 
 
@@ -97,6 +100,19 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         internals=checked,
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
+        rest=_rest_client(settings),
+    )
+
+
+def _rest_client(settings: Settings) -> RestClient | None:
+    """Twilio's REST API (outbound calls, Twilio's recordings), or None without credentials."""
+    token, secret = settings.twilio_auth_token, settings.twilio_api_secret
+    return rest_client_from(
+        settings.twilio_account_sid,
+        token.get_secret_value() if token is not None else None,
+        settings.twilio_api_key,
+        secret.get_secret_value() if secret is not None else None,
+        settings.twilio_api_base_url,
     )
 
 

@@ -28,6 +28,7 @@ the fallback after ``</Connect>``), before the model's connection is torn down.
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -47,7 +48,7 @@ from telephony.inbound import Inbound
 from telephony.live.agent import GREETING_CUE, LiveAgent, conversation_cue
 from telephony.live.internals import Internals
 from telephony.live.wire import ModelMessage
-from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
+from telephony.model_watch import CHECK_INTERVAL_S, FIRST_WORD_S, ModelWatch
 from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.recording import HeardRecorder, RecordingInfo
@@ -87,8 +88,15 @@ class Call:
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
         recording_path: Path | None = None,
+        opening: str | None = GREETING_CUE,
     ) -> None:
         self.identity = identity
+        self._opening = opening
+        """The first cue to the agent; None: the call listens first (an outbound call)."""
+        self.hold_caller_audio = False
+        """Keep the caller's audio from the model (while an outbound call listens first)."""
+        self.on_agent_turn: Callable[[AgentTurnResult], None] | None = None
+        """Told of every settled agent turn (an outbound call hangs up after its message)."""
         self.stats = CallStats()
         self.end_reason: EndReason | None = None
         self._socket = socket
@@ -114,6 +122,8 @@ class Call:
             recorder=self._recorder,
         )
         self._watch = ModelWatch(self._started)
+        if opening is None:  # the model is not expected to speak before its first cue
+            self._watch.first_word_s = math.inf
         self._agent = LiveAgent(
             runner,
             run_config,
@@ -139,7 +149,8 @@ class Call:
 
     async def run(self) -> EndReason:
         """Run the call to its end and return why it ended. Never raises for call failures."""
-        self._agent.say(GREETING_CUE)
+        if self._opening is not None:
+            self._agent.say(self._opening)
         try:
             async with asyncio.TaskGroup() as group:
                 self._tasks = [
@@ -207,6 +218,20 @@ class Call:
             if (failure := self._watch.failure(self._clock())) is not None:
                 raise ModelUnavailableError(failure, retryable=True)
 
+    def cue(self, text: str) -> None:
+        """A text turn for the agent, which answers it (the greeting of a call that listened
+        first). The model must then speak within the watch's first-word bound."""
+        if self._watch.first_word_s == math.inf:
+            self._watch.started = self._clock()
+            self._watch.first_word_s = FIRST_WORD_S
+        self._agent.say(text)
+
+    def ending(self, reason: EndReason) -> None:
+        """The call is being ended from outside (a hang-up over REST): this is why, whatever
+        the ``stop`` that follows says."""
+        if self.end_reason is None:
+            self.end_reason = reason
+
     def _model_heard(self) -> None:
         self._watch.heard(self._clock())
 
@@ -250,6 +275,8 @@ class Call:
         frames was measured to save no CPU and to add 10 ms of median latency."""
         self.stats.frames_in += 1
         pcm = self._up.convert(ulaw)
+        if self.hold_caller_audio:
+            return
         await self._agent.send_audio(pcm)
         voice = self._voice
         speech = self._speech
@@ -318,6 +345,8 @@ class Call:
         if result.heard_text:
             self._said.append(("You", result.heard_text))
         self._transcript.agent_turn(result)
+        if self.on_agent_turn is not None:
+            self.on_agent_turn(result)
 
     async def _send(self, text: str) -> None:
         try:

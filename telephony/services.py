@@ -12,6 +12,9 @@ from telephony.config import Settings
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
+from telephony.outbound.dialer import Dialer
+from telephony.outbound.listener import OutboundListener
+from telephony.outbound.pacing import Pacer
 from telephony.policy import RoutePolicy, policy_from
 from telephony.transcripts import StreamLedger, TranscriptStore
 from telephony.transcripts.recordings import RecordingStore
@@ -46,11 +49,22 @@ class Services:
     """Recordings listed on their calls, in the shared database."""
     rest: RestClient | None = None
     """Twilio's REST API, None without credentials (no outbound calls, no Twilio recording)."""
+    outbound: Dialer = field(init=False)
+    """Outbound calls: queued, paced, placed and followed."""
+    listeners: dict[str, OutboundListener] = field(default_factory=dict)
+    """Outbound calls in progress that listen for who answered, by CallSid."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.streams = StreamLedger(self.store.engine)
         self.recordings = RecordingStore(self.store.engine)
+        settings = self.settings
+        self.outbound = Dialer(
+            self.rest,
+            Pacer(settings.outbound_calls_per_second, settings.outbound_max_concurrent),
+            public_url=settings.public_url,
+            queue_limit=settings.outbound_queue_limit,
+        )
 
     def policy(self, agent_name: str) -> RoutePolicy:
         """What the route of ``agent_name`` asks of its calls (the deployment's defaults)."""

@@ -20,11 +20,13 @@ from pathlib import Path
 
 from fastapi import APIRouter, WebSocket
 
-from telephony.call import Call
+from telephony.call import GREETING_CUE, Call
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
+from telephony.outbound.dialer import OUTBOUND_PARAMETER, OutboundCall
 from telephony.ports import CallIdentity, CallLimits
+from telephony.routes.outbound import start_listening
 from telephony.routes.recordings import heard_finished, heard_started
 from telephony.routes.voice import parse_direction, stream_url
 from telephony.services import Services, services
@@ -143,10 +145,12 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     )
     writer = TranscriptWriter(app.store, start.call_sid)
     writer.start(info)
+    outbound = app.outbound.find(parameters.get(OUTBOUND_PARAMETER))
     identity = CallIdentity(
         call_sid=start.call_sid,
         stream_sid=start.stream_sid,
-        user_id="caller-" + pseudonym(app.secret, info.from_number or start.call_sid),
+        # The person at the other end: who called, or whom an outbound call reached.
+        user_id="caller-" + pseudonym(app.secret, _party(info, outbound) or start.call_sid),
     )
     settings = app.settings
     policy = app.policy(agent)
@@ -164,7 +168,9 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=app.metrics.barge_in,
         recording_path=recording,
+        opening=None if outbound is not None else GREETING_CUE,
     )
+    listener = None if outbound is None else await start_listening(app, call, outbound, runner)
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
@@ -174,12 +180,16 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(writer.run())
+            listening = group.create_task(listener.run()) if listener is not None else None
             reason = await call.run()
+            if listening is not None:
+                listening.cancel()
         if call.recording is not None:
             await heard_finished(app, start.call_sid, call.recording)
     finally:
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
+        app.listeners.pop(start.call_sid, None)
         app.metrics.call_ended(call.stats)
     logger.info(
         "call %s: ended (%s); %d frames in, %d media out, %d bad messages",
@@ -189,3 +199,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         call.stats.media_out,
         call.stats.bad_total,
     )
+
+
+def _party(info: CallInfo, outbound: OutboundCall | None) -> str | None:
+    return info.to_number if outbound is not None else info.from_number
