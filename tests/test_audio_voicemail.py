@@ -22,7 +22,9 @@ def speech(s: float, seed: int = 1) -> npt.NDArray[np.float64]:
 
 def tone(s: float, hz: float, dbfs: float = -12.0) -> npt.NDArray[np.float64]:
     t = np.arange(int(s * RATE)) / RATE
-    return 32768 * 10 ** (dbfs / 20) * np.sqrt(2) * np.sin(2 * np.pi * hz * t)
+    amplitude = 32768 * 10 ** (dbfs / 20) * np.sqrt(2)
+    wave: npt.NDArray[np.float64] = amplitude * np.sin(2 * np.pi * hz * t)
+    return wave
 
 
 def pcm(*parts: npt.NDArray[np.float64]) -> bytes:

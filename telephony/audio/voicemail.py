@@ -20,6 +20,7 @@ frame. Times are milliseconds from the first frame fed.
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from telephony.audio.formats import TWILIO_RATE
 
@@ -82,13 +83,18 @@ class VoicemailDetector:
         self._pending = data[whole:]
         frames = np.frombuffer(data[:whole], "<i2").astype(np.float64)
         for frame in frames.reshape(-1, FRAME_SAMPLES):
-            self._frame(frame)
+            decided = self._frame(frame)
             self._now += FRAME_MS
-            if self.verdict is not None:
+            if decided:
                 break
         return self.verdict
 
-    def _frame(self, frame: np.ndarray) -> None:
+    def _frame(self, frame: npt.NDArray[np.float64]) -> bool:
+        """Take one frame; True once there is a verdict."""
+        self._take(frame)
+        return self.verdict is not None
+
+    def _take(self, frame: npt.NDArray[np.float64]) -> None:
         power = float(np.mean(frame**2))
         level = 10 * np.log10(power / _FULL_SCALE**2) if power > 0 else -120.0
         self._levels = [*self._levels[-(NOISE_FRAMES - 1) :], level]
@@ -135,7 +141,7 @@ class VoicemailDetector:
         self.verdict = Verdict(answered_by, now, self._spoken)
 
 
-def _tone(frame: np.ndarray) -> float | None:
+def _tone(frame: npt.NDArray[np.float64]) -> float | None:
     """The frequency of a pure tone filling ``frame``, or None."""
     spectrum = np.abs(np.fft.rfft(frame * _WINDOW, _FFT)) ** 2
     total = float(spectrum.sum())
