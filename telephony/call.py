@@ -95,6 +95,8 @@ class Call:
         """The first cue to the agent; None: the call listens first (an outbound call)."""
         self.hold_caller_audio = False
         """Keep the caller's audio from the model (while an outbound call listens first)."""
+        self.on_caller_audio: Callable[[bytes], None] | None = None
+        """Told of every frame of the caller's audio (mu-law), e.g. to detect voicemail."""
         self.on_agent_turn: Callable[[AgentTurnResult], None] | None = None
         """Told of every settled agent turn (an outbound call hangs up after its message)."""
         self.stats = CallStats()
@@ -259,6 +261,8 @@ class Call:
                 await self._caller_audio(event.payload)
                 if self._recorder is not None:
                     self._recorder.caller(event.payload, event.timestamp_ms)
+                if self.on_caller_audio is not None:
+                    self.on_caller_audio(event.payload)
             elif isinstance(event, Mark):
                 self._voice.echoed(event.name)
             elif isinstance(event, Stop):

@@ -1,5 +1,7 @@
 """Settings, read once from the environment and ``.env`` when the app is built."""
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -80,6 +82,10 @@ class Settings(BaseSettings):
     """Outbound calls that may wait; beyond it a request is refused with a 429."""
     voicemail_callback_number: str | None = None
     """The number a voicemail message asks to call back (default: the call's ``from``)."""
+    outbound_amd: Literal["twilio", "audio"] = "twilio"
+    """Who tells a person from a voicemail box on outbound calls: Twilio's answering machine
+    detection, or the server from the audio (``telephony/audio/voicemail.py``), where Twilio's
+    is not available or not wanted (it is billed per call)."""
     amd_timeout_s: float = Field(default=8.0, gt=0)
     """How long an outbound call listens for the answering machine detection result."""
 

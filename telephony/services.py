@@ -64,6 +64,7 @@ class Services:
             Pacer(settings.outbound_calls_per_second, settings.outbound_max_concurrent),
             public_url=settings.public_url,
             queue_limit=settings.outbound_queue_limit,
+            twilio_amd=settings.outbound_amd == "twilio",
         )
 
     def policy(self, agent_name: str) -> RoutePolicy:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 
 from telephony.audio import ulaw_to_pcm16
 from telephony.transcripts import CallDirection, Speaker
@@ -92,11 +93,12 @@ async def test_a_person_answers_the_agent_greets_after_detection(tmp_path: Path)
     assert session.state["variables"] == {"patient": "Sam Lee", "time": "10:30"}
 
 
+@pytest.mark.parametrize("detection", ["twilio", "audio"])
 async def test_a_machine_answers_the_message_starts_after_the_beep_and_the_call_ends(
-    tmp_path: Path,
+    tmp_path: Path, detection: str
 ) -> None:
     greeting = greeting_with_beep(tmp_path / "greeting.wav", speech_s=3.0)
-    async with dialling_server(tmp_path) as (server, rest):
+    async with dialling_server(tmp_path, outbound_amd=detection) as (server, rest):
         rest.state.callee = callee(
             server,
             pickup=Pickup(kind="machine", speech_s=3.2, greeting_end="beep"),
@@ -117,6 +119,10 @@ async def test_a_machine_answers_the_message_starts_after_the_beep_and_the_call_
         texts = [t.text for c in server.emulator.record.connections for t in c.texts]
 
     assert (final["answered_by"], final["outcome"]) == ("machine_end_beep", "voicemail_left")
+    created = rest.calls[final["call_sid"]]
+    assert created.param("MachineDetection") == (
+        "DetectMessageEnd" if detection == "twilio" else None
+    )
     heard = np.frombuffer(ulaw_to_pcm16(result.heard_ulaw), "<i2")
     beep_end = beep_end_s(result.said_ulaw)
     message_start = np.flatnonzero(heard)[0] / 8000

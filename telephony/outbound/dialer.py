@@ -86,8 +86,11 @@ class Dialer:
         *,
         public_url: str | None,
         queue_limit: int,
+        twilio_amd: bool = True,
     ) -> None:
         self._rest = rest
+        self.twilio_amd = twilio_amd
+        """Ask Twilio to detect answering machines; False: the call detects from the audio."""
         self.pacer = pacer
         self._public_url = public_url
         self._queue: asyncio.Queue[OutboundCall] = asyncio.Queue(maxsize=queue_limit)
@@ -167,6 +170,14 @@ class Dialer:
     async def _place(self, call: OutboundCall) -> None:
         assert self._rest is not None and self._public_url is not None  # checked by submit
         origin, query = self._public_url, f"?{OUTBOUND_PARAMETER}={call.id}"
+        detection: dict[str, str] = {}
+        if self.twilio_amd:
+            detection = {
+                "machine_detection": "DetectMessageEnd",
+                "async_amd": "true",
+                "async_amd_status_callback": f"{origin}/twilio/amd{query}",
+                "async_amd_status_callback_method": "POST",
+            }
         try:
             call_sid = await self._rest.create_call(
                 to=call.request.to,
@@ -176,10 +187,7 @@ class Dialer:
                 status_callback=f"{origin}/twilio/status{query}",
                 status_callback_event=STATUS_EVENTS,
                 status_callback_method="POST",
-                machine_detection="DetectMessageEnd",
-                async_amd="true",
-                async_amd_status_callback=f"{origin}/twilio/amd{query}",
-                async_amd_status_callback_method="POST",
+                **detection,
             )
         except RestError as exc:
             logger.warning("outbound %s: Twilio refused the call (code %s)", call.id, exc.code)

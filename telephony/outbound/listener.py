@@ -7,6 +7,9 @@ voicemail greeting) and no greeting cue. Then, by Twilio's ``AnsweredBy`` (``ans
 - a machine whose greeting has ended (the beep): the agent leaves the voicemail message; once
   the message has been heard in full (its marks echoed), the call is hung up over REST;
 - fax, unknown, or no answer from detection within the policy's timeout: the policy's rule.
+
+Detection is Twilio's (its callback calls ``detected``) or, without it, the listener's own from
+the answering party's audio (``telephony.audio.voicemail``), fed by the call frame by frame.
 """
 
 import asyncio
@@ -14,6 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from telephony.audio import ulaw_to_pcm16
+from telephony.audio.voicemail import VoicemailDetector
 from telephony.outbound.answering import Action, decide, greeting_cue, on_timeout, voicemail_cue
 from telephony.outbound.dialer import OutboundCall
 from telephony.playback import AgentTurnResult
@@ -40,8 +45,11 @@ class OutboundListener:
         policy: RoutePolicy,
         hang_up: Callable[[], Awaitable[object]],
         clock: Callable[[], float],
+        *,
+        detector: VoicemailDetector | None = None,
     ) -> None:
         self._line = line
+        self._detector = detector
         self._call = call
         self._policy = policy
         self._hang_up = hang_up
@@ -63,6 +71,13 @@ class OutboundListener:
         )
         if action is not Action.WAIT:
             self._act(action)
+
+    def caller_audio(self, ulaw: bytes) -> None:
+        """A frame of the answering party's audio: detect from it when Twilio does not."""
+        if self._detector is None or self._call.answered_by is not None:
+            return
+        if (verdict := self._detector.feed(ulaw_to_pcm16(ulaw))) is not None:
+            self.detected(verdict.answered_by)
 
     def agent_turn(self, result: AgentTurnResult) -> None:
         """An agent turn was settled: the voicemail message, once heard, ends the call."""

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from google.adk.runners import Runner
 from pydantic import ValidationError
 
+from telephony.audio.voicemail import VoicemailDetector
 from telephony.call import Call
 from telephony.errors import NotConfiguredError
 from telephony.outbound.dialer import OUTBOUND_PARAMETER, DialError, OutboundCall
@@ -123,7 +124,12 @@ async def start_listening(
         except RestError:
             logger.exception("call %s: could not hang up over REST", call_sid)
 
-    listener = OutboundListener(call, outbound, app.policy(outbound.agent), hang_up, time.monotonic)
+    detector = None if app.outbound.twilio_amd else VoicemailDetector()
+    listener = OutboundListener(
+        call, outbound, app.policy(outbound.agent), hang_up, time.monotonic, detector=detector
+    )
     call.on_agent_turn = listener.agent_turn
+    if detector is not None:
+        call.on_caller_audio = listener.caller_audio
     app.listeners[call_sid] = listener
     return listener
