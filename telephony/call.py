@@ -97,8 +97,11 @@ class Call:
         """Keep the caller's audio from the model (while an outbound call listens first)."""
         self.on_caller_audio: Callable[[bytes], None] | None = None
         """Told of every frame of the caller's audio (mu-law), e.g. to detect voicemail."""
-        self.on_agent_turn: Callable[[AgentTurnResult], None] | None = None
-        """Told of every settled agent turn (an outbound call hangs up after its message)."""
+        self.turn_observers: list[Callable[[AgentTurnResult], None]] = []
+        """Told of every settled agent turn (an outbound call hangs up after its message,
+        Twilio's recording starts after the first)."""
+        self.digit_observers: list[Callable[[str], None]] = []
+        """Told of every keypad digit (recordings pause while digits are typed)."""
         self.stats = CallStats()
         self.end_reason: EndReason | None = None
         self._socket = socket
@@ -268,6 +271,10 @@ class Call:
             elif isinstance(event, Stop):
                 return EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
+                for observer in self.digit_observers:
+                    observer(event.digit)
+                if self._recorder is not None:
+                    self._recorder.digit()
                 self._agent.say(f"[The caller pressed the {event.digit} key on the phone keypad.]")
             else:
                 self.stats.unknown_events += 1
@@ -349,8 +356,8 @@ class Call:
         if result.heard_text:
             self._said.append(("You", result.heard_text))
         self._transcript.agent_turn(result)
-        if self.on_agent_turn is not None:
-            self.on_agent_turn(result)
+        for observer in self.turn_observers:
+            observer(result)
 
     async def _send(self, text: str) -> None:
         try:

@@ -47,6 +47,11 @@ class RoutePolicy:
     def records(self) -> bool:
         return self.record_heard or self.record_twilio
 
+    @property
+    def announcement(self) -> str | None:
+        """What the agent announces first: the consent announcement, on a recorded route."""
+        return self.consent_announcement if self.records else None
+
 
 def policy_from(settings: Settings) -> RoutePolicy:
     """The deployment's defaults, from the settings."""
@@ -57,4 +62,15 @@ def policy_from(settings: Settings) -> RoutePolicy:
         pause_on_digits=settings.recording_pause_on_digits,
         callback_number=settings.voicemail_callback_number or None,
         amd_timeout_s=settings.amd_timeout_s,
+    )
+
+
+def with_consent(cue: str, announcement: str | None) -> str:
+    """The agent's first cue, asking it to begin with the recording announcement word for word
+    (recordings at Twilio start only once that turn has been heard)."""
+    if not announcement:
+        return cue
+    return (
+        cue.removesuffix("]")
+        + f' Begin with exactly these words, before anything else: "{announcement}"]'
     )

@@ -22,7 +22,7 @@ from telephony.audio.voicemail import VoicemailDetector
 from telephony.outbound.answering import Action, decide, greeting_cue, on_timeout, voicemail_cue
 from telephony.outbound.dialer import OutboundCall
 from telephony.playback import AgentTurnResult
-from telephony.policy import RoutePolicy
+from telephony.policy import RoutePolicy, with_consent
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ class OutboundListener:
         if action is Action.GREET:
             self._call.outcome = "greeted"
             self._line.hold_caller_audio = False
-            self._line.cue(greeting_cue(request.purpose, request.variables))
+            cue = greeting_cue(request.purpose, request.variables)
+            self._line.cue(with_consent(cue, self._policy.announcement))
         elif action is Action.VOICEMAIL:
             number = self._policy.callback_number or request.from_
             self.message_started_at = self._clock()

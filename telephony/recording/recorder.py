@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 BLOCK_SAMPLES = TWILIO_RATE
 """Write once a second of final audio has gathered."""
+DIGITS_QUIET_MS = 3000
+"""While digits are typed (card numbers) and for this long after the last one, the caller's
+channel is recorded as silence; so is what was not yet written before the first digit (up to
+``HOLD_SAMPLES``: the key's tone comes before Twilio's ``dtmf`` message)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class HeardRecorder:
         self._writer: StereoWavWriter | None = StereoWavWriter(path)
         self._complete = True
         self._frames = 0
+        self._muted_until = -1
 
     def _now(self) -> int:
         return int(self._now_ms() * TWILIO_RATE / 1000)
@@ -56,9 +61,16 @@ class HeardRecorder:
     def caller(self, ulaw: bytes, timestamp_ms: int) -> None:
         """A frame of the caller's audio has arrived; write what has become final."""
         now = self._now()
-        self._timeline.caller(ulaw, timestamp_ms, now)
+        self._timeline.caller(ulaw, timestamp_ms, now, muted=now < self._muted_until)
         if now - HOLD_SAMPLES - self._timeline.committed >= BLOCK_SAMPLES:
             self._write(now - HOLD_SAMPLES)
+
+    def digit(self) -> None:
+        """The caller typed a digit: keep the caller's channel silent around it."""
+        now = self._now()
+        if now >= self._muted_until:
+            self._timeline.mute_caller_since(now - HOLD_SAMPLES)
+        self._muted_until = now + DIGITS_QUIET_MS * TWILIO_RATE // 1000
 
     def agent(self, ulaw: bytes) -> None:
         """Agent audio was sent to Twilio."""

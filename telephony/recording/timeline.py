@@ -57,12 +57,20 @@ class StereoTimeline:
     def committed(self) -> int:
         return self._base
 
-    def caller(self, ulaw: bytes, timestamp_ms: int, now: int) -> None:
-        """A frame of the caller's audio stamped ``timestamp_ms`` by Twilio, received at ``now``."""
+    def caller(self, ulaw: bytes, timestamp_ms: int, now: int, *, muted: bool = False) -> None:
+        """A frame of the caller's audio stamped ``timestamp_ms`` by Twilio, received at ``now``
+        (``muted``: kept as silence)."""
         stamped = timestamp_ms * TWILIO_RATE // 1000
         if self._left_anchor is None:
             self._left_anchor = now - stamped
+        if muted:
+            ulaw = _SILENCE * len(ulaw)
         _place(self._left, stamped + self._left_anchor - self._base, ulaw, self)
+
+    def mute_caller_since(self, position: int) -> None:
+        """Silence the caller's audio not yet committed from ``position`` on."""
+        start = max(0, position - self._base)
+        self._left[start:] = _SILENCE * max(0, len(self._left) - start)
 
     def agent(self, ulaw: bytes, now: int) -> None:
         """Agent audio sent to Twilio at ``now``: it plays after what is queued, or at once."""

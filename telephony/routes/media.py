@@ -25,10 +25,11 @@ from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
 from telephony.outbound.dialer import OUTBOUND_PARAMETER, OutboundCall
+from telephony.policy import with_consent
 from telephony.ports import CallIdentity, CallLimits
 from telephony.routes.outbound import start_listening
-from telephony.routes.recordings import heard_finished, heard_started
-from telephony.routes.voice import parse_direction, stream_url
+from telephony.routes.recordings import heard_finished, heard_started, twilio_recording
+from telephony.routes.voice import parse_direction, public_origin, stream_url
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
@@ -168,9 +169,10 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=app.metrics.barge_in,
         recording_path=recording,
-        opening=None if outbound is not None else GREETING_CUE,
+        opening=None if outbound is not None else with_consent(GREETING_CUE, policy.announcement),
     )
     listener = None if outbound is None else await start_listening(app, call, outbound, runner)
+    at_twilio = twilio_recording(app, call, policy, public_origin(app, websocket))
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
@@ -180,10 +182,14 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(writer.run())
-            listening = group.create_task(listener.run()) if listener is not None else None
+            alongside = [  # until the call ends
+                group.create_task(companion.run())
+                for companion in (listener, at_twilio)
+                if companion is not None
+            ]
             reason = await call.run()
-            if listening is not None:
-                listening.cancel()
+            for task in alongside:
+                task.cancel()
         if call.recording is not None:
             await heard_finished(app, start.call_sid, call.recording)
     finally:

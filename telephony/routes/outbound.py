@@ -125,10 +125,9 @@ async def start_listening(
             logger.exception("call %s: could not hang up over REST", call_sid)
 
     detector = None if app.outbound.twilio_amd else VoicemailDetector()
-    listener = OutboundListener(
-        call, outbound, app.policy(outbound.agent), hang_up, time.monotonic, detector=detector
-    )
-    call.on_agent_turn = listener.agent_turn
+    policy = app.policy(outbound.agent)
+    listener = OutboundListener(call, outbound, policy, hang_up, time.monotonic, detector=detector)
+    call.turn_observers.append(listener.agent_turn)
     if detector is not None:
         call.on_caller_audio = listener.caller_audio
     app.listeners[call_sid] = listener

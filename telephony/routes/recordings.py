@@ -1,4 +1,5 @@
-"""Recordings of calls: listed on the call, the server's file streamed, deleted with the call.
+"""Recordings of calls: listed on the call, the server's file streamed, deleted with the call;
+Twilio's recording started on the live call and its status callback (``/twilio/recording``).
 
 ``GET /calls/{sid}/recordings`` lists them (the server's file: path, duration, size; Twilio's:
 its SID, duration and URL); ``GET /calls/{sid}/recording`` streams the server's WAV of what the
@@ -14,12 +15,18 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 
+from telephony.call import Call
 from telephony.errors import StorageError
+from telephony.playback import AgentTurnResult
+from telephony.policy import RoutePolicy
 from telephony.recording import RecordingInfo
+from telephony.recording.twilio_recording import TwilioRecording
 from telephony.routes.api import require_api_token
+from telephony.routes.voice import call_form
 from telephony.services import Services, services
-from telephony.transcripts.recordings import HEARD, Recording
-from telephony.twilio.sids import CALL_SID
+from telephony.transcripts.recordings import HEARD, TWILIO, Recording
+from telephony.twilio.sids import CALL_SID, RECORDING_SID
+from telephony.twilio.twiml import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +57,69 @@ async def heard_finished(app: Services, call_sid: str, info: RecordingInfo) -> N
         )
     except StorageError:
         logger.exception("call %s: could not list its finished recording", call_sid)
+
+
+def twilio_recording(
+    app: Services, call: Call, policy: RoutePolicy, origin: str
+) -> TwilioRecording | None:
+    """Twilio's recording of the call, if the route wants one: it starts once the caller has
+    heard an agent turn in full (the first, which announces it) and pauses during digits."""
+    call_sid = call.identity.call_sid
+    if not policy.record_twilio:
+        return None
+    if app.rest is None:
+        logger.warning("call %s: RECORD_TWILIO is on but there are no REST credentials", call_sid)
+        return None
+
+    async def started(recording_sid: str) -> None:
+        try:
+            await app.recordings.save(
+                call_sid, TWILIO, status="in-progress", recording_sid=recording_sid
+            )
+        except StorageError:
+            logger.exception("call %s: could not list Twilio's recording", call_sid)
+
+    recording = TwilioRecording(
+        app.rest,
+        call_sid,
+        origin + "/twilio/recording",
+        pause_on_digits=policy.pause_on_digits,
+        quiet_s=policy.digits_quiet_s,
+        on_started=started,
+    )
+
+    def turn(result: AgentTurnResult) -> None:
+        if not result.interrupted and result.heard_ms > 0:
+            recording.turn_heard()
+
+    call.turn_observers.append(turn)
+    call.digit_observers.append(lambda _digit: recording.digit())
+    return recording
+
+
+@router.post("/twilio/recording")
+async def recording_status(request: Request) -> Response:
+    """Twilio's recording status callback (signed): its SID, status, duration and URL."""
+    app = services(request)
+    form = await call_form(request, app, "/twilio/recording")
+    fields = await request.form()
+    recording_sid = fields.get("RecordingSid")
+    if not RECORDING_SID.matches(recording_sid):
+        raise HTTPException(status_code=400, detail="missing or malformed RecordingSid")
+    status = clean_text(str(fields.get("RecordingStatus") or "unknown"), 32)
+    url = fields.get("RecordingUrl")
+    duration = str(fields.get("RecordingDuration") or "")
+    values: dict[str, Any] = {"recording_sid": recording_sid}
+    if isinstance(url, str) and url.startswith("https://"):
+        values["url"] = clean_text(url, 500)
+    if duration.isdigit():
+        values["duration_ms"] = int(duration) * 1000
+    try:
+        await app.recordings.save(form.call_sid, TWILIO, status=status, **values)
+    except StorageError as exc:
+        logger.exception("call %s: could not store Twilio's recording status", form.call_sid)
+        raise HTTPException(status_code=503, detail="the recording store is unavailable") from exc
+    return Response(status_code=204)
 
 
 @router.get("/calls/{call_sid}/recordings", dependencies=[Depends(require_api_token)])
