@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="one simulated call through the server, offline")
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where files go")
+    demo.add_argument(
+        "--scenario",
+        choices=["inbound", "outbound", "voicemail"],
+        default="inbound",
+        help="inbound: a caller; outbound: we call a person; voicemail: we reach a machine",
+    )
 
     call = commands.add_parser("call", help="place a simulated call against a running server")
     call.add_argument("url", help="the server's address, e.g. http://127.0.0.1:8000")
@@ -60,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from telephony.cli import demo as demo_command
 
-        return demo_command.run(args.out)
+        return demo_command.run(args.out, args.scenario)
     if args.command == "call":
         from telephony.cli import call as call_command
 
