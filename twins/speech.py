@@ -86,7 +86,8 @@ def voicemail_greeting(
     t = np.arange(round(BEEP_S * rate)) / rate
     beep = 0.3 * 32767 * np.sin(2 * np.pi * BEEP_HZ * t)
     audio = np.concatenate([speech, np.zeros(round(pause_s * rate)), beep])
-    return np.clip(audio, -32768, 32767).astype(np.int16)
+    clipped: npt.NDArray[np.int16] = np.clip(audio, -32768, 32767).astype(np.int16)
+    return clipped
 
 
 def tone_end_s(pcm16: npt.NDArray[np.int16], rate: int, hz: float = BEEP_HZ) -> float | None:
