@@ -1,5 +1,6 @@
 """What the routes share: built once by the app's lifespan and kept on ``app.state``."""
 
+import logging
 from dataclasses import dataclass, field
 
 from google.adk.agents import RunConfig
@@ -9,17 +10,21 @@ from starlette.requests import HTTPConnection
 
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.errors import StorageError
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
-from telephony.outbound.dialer import Dialer
+from telephony.outbound.dialer import Dialer, OutboundCall
 from telephony.outbound.listener import OutboundListener
 from telephony.outbound.pacing import Pacer
 from telephony.policy import RoutePolicy, policy_from
 from telephony.transcripts import StreamLedger, TranscriptStore
+from telephony.transcripts.outbound import OutboundStore
 from telephony.transcripts.recordings import RecordingStore
 from telephony.twilio.rest import RestClient
 from telephony.twilio.security import SignatureChecker, StreamTokens
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -47,6 +52,8 @@ class Services:
     """Which calls were given a stream token and which used it, in the shared database."""
     recordings: RecordingStore = field(init=False)
     """Recordings listed on their calls, in the shared database."""
+    outbound_calls: OutboundStore = field(init=False)
+    """Outbound calls as stored: why, who answered, what the agent did."""
     rest: RestClient | None = None
     """Twilio's REST API, None without credentials (no outbound calls, no Twilio recording)."""
     outbound: Dialer = field(init=False)
@@ -58,6 +65,7 @@ class Services:
     def __post_init__(self) -> None:
         self.streams = StreamLedger(self.store.engine)
         self.recordings = RecordingStore(self.store.engine)
+        self.outbound_calls = OutboundStore(self.store.engine)
         settings = self.settings
         self.outbound = Dialer(
             self.rest,
@@ -65,7 +73,27 @@ class Services:
             public_url=settings.public_url,
             queue_limit=settings.outbound_queue_limit,
             twilio_amd=settings.outbound_amd == "twilio",
+            on_change=self.remember_outbound,
         )
+
+    async def remember_outbound(self, call: OutboundCall) -> None:
+        """Store an outbound call as it is now (a failure is logged: the call goes on)."""
+        request = call.request
+        try:
+            await self.outbound_calls.save(
+                call.id,
+                call_sid=call.call_sid,
+                agent=call.agent,
+                purpose=request.purpose,
+                variables=dict(request.variables),
+                status=call.status,
+                answered_by=call.answered_by,
+                outcome=call.outcome,
+                error=call.error,
+                created_at=call.created_at,
+            )
+        except StorageError:
+            logger.exception("outbound %s: could not store it", call.id)
 
     def policy(self, agent_name: str) -> RoutePolicy:
         """What the route of ``agent_name`` asks of its calls (the deployment's defaults)."""

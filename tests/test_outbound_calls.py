@@ -117,8 +117,21 @@ async def test_a_machine_answers_the_message_starts_after_the_beep_and_the_call_
         result = await asyncio.wait_for(rest.placed_result(final["call_sid"]), TIMEOUT_S)
         transcript = await server.finished_transcript(final["call_sid"])
         texts = [t.text for c in server.emulator.record.connections for t in c.texts]
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            shown = (
+                await client.get(
+                    f"/calls/{final['call_sid']}/transcript",
+                    headers={"Authorization": f"Bearer {server.api_token}"},
+                )
+            ).json()
 
     assert (final["answered_by"], final["outcome"]) == ("machine_end_beep", "voicemail_left")
+    # The transcript shows the call we placed, who answered and the message left.
+    assert shown["call"]["direction"] == "outbound-api"
+    outbound = shown["outbound"]
+    assert (outbound["answered_by"], outbound["outcome"]) == ("machine_end_beep", "voicemail_left")
+    assert outbound["purpose"] == "confirm tomorrow's appointment"
+    assert [turn["speaker"] for turn in shown["turns"]] == ["agent"]
     created = rest.calls[final["call_sid"]]
     assert created.param("MachineDetection") == (
         "DetectMessageEnd" if detection == "twilio" else None

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -87,7 +87,10 @@ class Dialer:
         public_url: str | None,
         queue_limit: int,
         twilio_amd: bool = True,
+        on_change: Callable[[OutboundCall], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_change = on_change
+        """Told when a call is placed or its status moves on (to store it)."""
         self._rest = rest
         self.twilio_amd = twilio_amd
         """Ask Twilio to detect answering machines; False: the call detects from the audio."""
@@ -146,6 +149,7 @@ class Dialer:
         logger.info("outbound %s: %s", call.id, status)
         if status in FINAL_STATUSES:
             await self._release(call)
+        await self._changed(call)
 
     # -- placing calls --------------------------------------------------------------------------
 
@@ -194,17 +198,24 @@ class Dialer:
             call.error = str(exc)
             call.status = "failed"
             await self._release(call)
+            await self._changed(call)
             return
         except Exception:  # the worker must outlive one call (a network error)
             logger.exception("outbound %s: could not reach Twilio to place the call", call.id)
             call.error = "could not reach Twilio"
             call.status = "failed"
             await self._release(call)
+            await self._changed(call)
             return
         self.bind(call, call_sid)
         if call.status == "queued":
             call.status = "initiated"
         logger.info("outbound %s: placed as call %s", call.id, call_sid)
+        await self._changed(call)
+
+    async def _changed(self, call: OutboundCall) -> None:
+        if self._on_change is not None:
+            await self._on_change(call)
 
     async def _release(self, call: OutboundCall) -> None:
         if call.holds_slot:

@@ -192,6 +192,8 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
                 task.cancel()
         if call.recording is not None:
             await heard_finished(app, start.call_sid, call.recording)
+        if outbound is not None:  # who answered, what the agent did
+            await app.remember_outbound(outbound)
     finally:
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]

@@ -91,6 +91,7 @@ async def answered_by(request: Request) -> Response:
         listener.detected(result)
     else:  # before the stream: the listener reads it when the stream starts
         call.answered_by = result
+    await app.remember_outbound(call)
     return Response(status_code=204)
 
 

@@ -210,3 +210,29 @@ class CallRecordingRow(Base):
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)
+
+
+class OutboundCallRow(Base):
+    """An outbound call placed through the API: why, for which agent, who answered (Twilio's
+    answering machine detection, or the server's) and what the agent did about it.
+
+    Its own table (``create_schema`` never alters an existing one), keyed by the request's own
+    id: a call is queued here before Twilio gives it a CallSid.
+    """
+
+    __tablename__ = "outbound_calls"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    outbound_id: Mapped[str] = mapped_column(String(64), unique=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(Text)
+    variables: Mapped[str] = mapped_column(Text)
+    """The request's variables as a JSON object."""
+    status: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
+    answered_by: Mapped[str | None] = mapped_column(String(_ENUM_LENGTH))
+    outcome: Mapped[str | None] = mapped_column(String(_ENUM_LENGTH))
+    """greeted, voicemail_left or hung_up."""
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)
