@@ -2,6 +2,7 @@
 listed with their call, forgotten on request."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from telephony.transcripts import TranscriptStore
 from telephony.transcripts.outbound import OutboundStore
@@ -33,7 +34,7 @@ async def test_recordings_are_upserted_listed_and_forgotten(
 async def test_an_outbound_call_is_stored_as_it_moves_on(transcript_store: TranscriptStore) -> None:
     calls = OutboundStore(transcript_store.engine)
     created = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-    common = {
+    common: dict[str, Any] = {
         "agent": "receptionist",
         "purpose": "a reminder",
         "variables": {"time": "10:30"},
