@@ -8,11 +8,14 @@ import time
 import pytest
 
 from telephony.outbound.answering import Action, decide, on_timeout, voicemail_cue
-from telephony.outbound.dialer import OutboundCall
+from telephony.outbound.dialer import Dialer, OutboundCall
 from telephony.outbound.listener import OutboundListener
+from telephony.outbound.pacing import Pacer
 from telephony.outbound.requests import OutboundRequest
 from telephony.playback import AgentTurnResult
 from telephony.policy import AmdRule, RoutePolicy
+from telephony.twilio.rest import RestClient, RestCredentials
+from twins.twilio import TwilioRestSim
 
 POLICY = RoutePolicy()
 
@@ -122,3 +125,26 @@ async def test_a_result_that_came_before_the_stream_is_acted_on_at_its_start() -
     await asyncio.wait_for(OutboundListener(line, call, POLICY, hang_up, time.monotonic).run(), 5)
     assert hung_up.is_set() and line.cues == []
     assert call.outcome == "hung_up"
+
+
+async def test_a_call_that_cannot_be_placed_or_never_reports_gives_its_slot_back() -> None:
+    account, token = "AC" + "1" * 32, "t" * 32
+    async with TwilioRestSim(account_sid=account, auth_token=token) as rest:  # nobody answers
+        for base_url, expected in [("http://127.0.0.1:9", "failed"), (rest.url, "initiated")]:
+            client = RestClient(RestCredentials(account, token), base_url=base_url)
+            dialer = Dialer(
+                client,
+                Pacer(100.0, 1),
+                public_url="https://x.example",
+                queue_limit=5,
+                slot_hold_s=0.2,
+            )
+            async with dialer.running():
+                call = dialer.submit(outbound().request, "receptionist")
+                async with asyncio.timeout(30):
+                    while True:  # placed (or failed), then the slot is back
+                        if call.status != "queued" and not dialer.pacer.live:
+                            break
+                        await asyncio.sleep(0.01)
+            assert call.status == expected
+            assert dialer.pacer.peak == 1 and dialer.pacer.live == 0

@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+SLOT_HOLD_S = 4 * 3600.0
+"""A call whose final status never comes (a lost callback) gives its slot back after this: the
+longest call Twilio allows is four hours."""
 OUTBOUND_PARAMETER = "outbound"
 """The query parameter (webhooks) and stream parameter that carry an outbound call's id."""
 
@@ -58,6 +61,8 @@ class OutboundCall:
     error: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     holds_slot: bool = False
+    expiry: asyncio.TimerHandle | None = None
+    """Gives the slot back if the final status never comes."""
 
     def public(self) -> dict[str, Any]:
         """What the API shows (the numbers are the requester's own; no transcript)."""
@@ -87,11 +92,13 @@ class Dialer:
         public_url: str | None,
         queue_limit: int,
         twilio_amd: bool = True,
+        slot_hold_s: float = SLOT_HOLD_S,
         on_change: Callable[[OutboundCall], Awaitable[None]] | None = None,
     ) -> None:
         self._on_change = on_change
         """Told when a call is placed or its status moves on (to store it)."""
         self._rest = rest
+        self._slot_hold_s = slot_hold_s
         self.twilio_amd = twilio_amd
         """Ask Twilio to detect answering machines; False: the call detects from the audio."""
         self.pacer = pacer
@@ -99,6 +106,7 @@ class Dialer:
         self._queue: asyncio.Queue[OutboundCall] = asyncio.Queue(maxsize=queue_limit)
         self._calls: dict[str, OutboundCall] = {}
         self._by_sid: dict[str, OutboundCall] = {}
+        self._releasing: set[asyncio.Task[None]] = set()
 
     # -- the API's side -------------------------------------------------------------------------
 
@@ -165,11 +173,21 @@ class Dialer:
                 await worker
 
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             call = await self._queue.get()
             await self.pacer.acquire()
             call.holds_slot = True
             await self._place(call)
+            if call.holds_slot:
+                call.expiry = loop.call_later(self._slot_hold_s, self._expired, call)
+
+    def _expired(self, call: OutboundCall) -> None:
+        """The call's final status has not come in time: give its slot back."""
+        logger.warning("outbound %s: no final status after %.0f s", call.id, self._slot_hold_s)
+        task = asyncio.create_task(self._release(call))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     async def _place(self, call: OutboundCall) -> None:
         assert self._rest is not None and self._public_url is not None  # checked by submit
@@ -218,6 +236,9 @@ class Dialer:
             await self._on_change(call)
 
     async def _release(self, call: OutboundCall) -> None:
+        if call.expiry is not None:
+            call.expiry.cancel()
+            call.expiry = None
         if call.holds_slot:
             call.holds_slot = False
             await self.pacer.release()
