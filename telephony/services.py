@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from google.adk.agents import RunConfig
 from google.adk.runners import Runner
@@ -52,6 +53,9 @@ class Services:
     """Which calls were given a stream token and which used it, in the shared database."""
     recordings: RecordingStore = field(init=False)
     """Recordings listed on their calls, in the shared database."""
+    recordings_dir: Path = field(init=False)
+    """Where recordings of what callers heard go: absolute, so that a listed path means the
+    same whatever the working directory of whoever reads it."""
     outbound_calls: OutboundStore = field(init=False)
     """Outbound calls as stored: why, who answered, what the agent did."""
     rest: RestClient | None = None
@@ -66,6 +70,7 @@ class Services:
         self.streams = StreamLedger(self.store.engine)
         self.recordings = RecordingStore(self.store.engine)
         self.outbound_calls = OutboundStore(self.store.engine)
+        self.recordings_dir = Path(self.settings.recordings_dir).absolute()
         settings = self.settings
         self.outbound = Dialer(
             self.rest,

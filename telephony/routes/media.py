@@ -16,7 +16,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import APIRouter, WebSocket
 
@@ -155,9 +154,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     )
     settings = app.settings
     policy = app.policy(agent)
-    recording = (
-        Path(settings.recordings_dir) / f"{start.call_sid}.wav" if policy.record_heard else None
-    )
+    recording = app.recordings_dir / f"{start.call_sid}.wav" if policy.record_heard else None
     call = Call(
         identity,
         websocket,

@@ -150,17 +150,25 @@ async def delete_recording(call_sid: str, request: Request) -> Response:
     if call_sid in app.calls:
         raise HTTPException(status_code=409, detail="the call is in progress")
     try:
-        forgotten = await app.recordings.forget(call_sid)
+        forgotten = await forget_recordings(app, call_sid)
     except StorageError as exc:
         logger.exception("call %s: could not delete its recordings", call_sid)
         raise HTTPException(status_code=503, detail="the recording store is unavailable") from exc
     if not forgotten:
         raise HTTPException(status_code=404, detail="no recording of this call")
+    return Response(status_code=204)
+
+
+async def forget_recordings(app: Services, call_sid: str) -> int:
+    """Delete a call's recordings, listing and files: what deleting a call must also do.
+    Returns how many there were; raises ``StorageError`` when the listing cannot be read."""
+    forgotten = await app.recordings.forget(call_sid)
     for item in forgotten:
         if item.path is not None:
             await asyncio.to_thread(Path(item.path).unlink, missing_ok=True)
-    logger.info("call %s: recordings deleted", call_sid)
-    return Response(status_code=204)
+    if forgotten:
+        logger.info("call %s: recordings deleted", call_sid)
+    return len(forgotten)
 
 
 def _check_sid(call_sid: str) -> None:
