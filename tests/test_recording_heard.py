@@ -88,6 +88,15 @@ def test_a_recording_that_cannot_be_written_stops_and_says_so() -> None:
     assert info.duration_ms == 0
 
 
+def test_a_recording_that_cannot_be_created_leaves_the_call_alone(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where the directory should be")
+    recorder = HeardRecorder("CA" + "1" * 32, tmp_path / "taken" / "heard.wav", lambda: 0.0)
+    recorder.caller(tone(160), 0)
+    recorder.agent(tone(160))
+    info = recorder.close()
+    assert not info.complete and info.duration_ms == 0 and info.size_bytes == 0
+
+
 def aligned(recorded: npt.NDArray[np.int16], played: npt.NDArray[np.int16]) -> int:
     """The lag (samples) that best lines ``recorded`` up with ``played``, within 1 s."""
     size = 1 << int(np.ceil(np.log2(len(recorded) + len(played))))

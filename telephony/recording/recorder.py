@@ -50,8 +50,13 @@ class HeardRecorder:
         self.path = path
         self._now_ms = now_ms
         self._timeline = StereoTimeline()
-        self._writer: StereoWavWriter | None = StereoWavWriter(path)
         self._complete = True
+        self._writer: StereoWavWriter | None = None
+        try:
+            self._writer = StereoWavWriter(path)
+        except OSError:
+            logger.exception("call %s: not recorded: the file could not be created", call_sid)
+            self._complete = False
         self._frames = 0
         self._muted_until = -1
 
@@ -85,7 +90,11 @@ class HeardRecorder:
         self._write(self._now())
         writer, self._writer = self._writer, None
         if writer is not None:
-            writer.close()
+            try:
+                writer.close()
+            except OSError:
+                logger.exception("call %s: the recording could not be closed", self.call_sid)
+                self._complete = False
         duration_ms = self._frames * 1000 // TWILIO_RATE
         size = self.path.stat().st_size if self.path.exists() else 0
         late_ms = self._timeline.late_samples * 1000 // TWILIO_RATE

@@ -91,6 +91,8 @@ class TwilioRecording:
                     logger.warning(
                         "call %s: recording %s refused (code %s)", self._call_sid, step, exc.code
                     )
+                except Exception:  # Twilio unreachable: the call goes on without this step
+                    logger.exception("call %s: recording %s failed", self._call_sid, step)
         finally:
             if self._resume is not None:
                 self._resume.cancel()

@@ -25,7 +25,6 @@ from telephony.routes.api import require_api_token
 from telephony.routes.voice import call_form
 from telephony.services import Services, services
 from telephony.transcripts import EndReason
-from telephony.twilio.rest import RestError
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +121,7 @@ async def start_listening(
             return
         try:
             await app.rest.end_call(call_sid)
-        except RestError:
+        except Exception:  # refused or unreachable: logged; the callee hangs up in the end
             logger.exception("call %s: could not hang up over REST", call_sid)
 
     detector = None if app.outbound.twilio_amd else VoicemailDetector()
