@@ -1,4 +1,4 @@
-"""Command line: ``python -m telephony {serve,demo,call,emulator,db}``."""
+"""Command line: ``python -m telephony {serve,demo,call,dial,emulator,db}``."""
 
 import argparse
 import os
@@ -22,6 +22,12 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="one simulated call through the server, offline")
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where files go")
+    demo.add_argument(
+        "--scenario",
+        choices=["inbound", "outbound", "voicemail"],
+        default="inbound",
+        help="inbound: a caller; outbound: we call a person; voicemail: we reach a machine",
+    )
 
     call = commands.add_parser("call", help="place a simulated call against a running server")
     call.add_argument("url", help="the server's address, e.g. http://127.0.0.1:8000")
@@ -30,6 +36,23 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--public-url", default=os.environ.get("PUBLIC_URL"))
     call.add_argument("--api-token", default=os.environ.get("API_TOKEN"))
     call.add_argument("--heard-wav", type=Path, default=None)
+
+    dial = commands.add_parser("dial", help="ask a running server to place an outbound call")
+    dial.add_argument("to", help="the number to call, E.164 (+14155550123)")
+    dial.add_argument("--server", default="http://127.0.0.1:8000", help="the server's address")
+    dial.add_argument("--api-token", default=os.environ.get("API_TOKEN"))
+    dial.add_argument(
+        "--from",
+        dest="from_number",
+        default=(os.environ.get("OUTBOUND_FROM_NUMBERS") or "").split(",")[0] or None,
+        help="one of our numbers (default: the first of OUTBOUND_FROM_NUMBERS)",
+    )
+    dial.add_argument("--agent", default=None, help="the agent (default: the server's)")
+    dial.add_argument("--purpose", default="", help="why we call, for the agent")
+    dial.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="a fact for the agent"
+    )
+    dial.add_argument("--no-wait", action="store_true", help="do not follow the call's status")
 
     emulator = commands.add_parser("emulator", help="run the local Gemini Live API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
@@ -53,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from telephony.cli import demo as demo_command
 
-        return demo_command.run(args.out)
+        return demo_command.run(args.out, args.scenario)
     if args.command == "call":
         from telephony.cli import call as call_command
 
@@ -69,6 +92,19 @@ def main(argv: list[str] | None = None) -> int:
         from telephony.cli import db as db_command
 
         return db_command.run(args.action, revision=args.revision, message=args.message)
+    if args.command == "dial":
+        from telephony.cli import dial as dial_command
+
+        return dial_command.run(
+            args.server,
+            api_token=args.api_token,
+            to=args.to,
+            from_number=args.from_number,
+            agent=args.agent,
+            purpose=args.purpose,
+            variables=args.var,
+            wait=not args.no_wait,
+        )
     from twins.gemini_live.cli import run_emulator
 
     return run_emulator(args.host, args.port)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from telephony.audio import TWILIO_RATE, Pcm24kToMulaw
 from telephony.audio.speech import SILENT_DBFS, level_dbfs
 from telephony.playback import AgentTurnResult, Playback
+from telephony.recording import HeardRecorder
 from telephony.twilio.protocol import OutboundEncoder
 
 
@@ -25,7 +26,10 @@ class AgentVoice:
         now_ms: Callable[[], int],
         clock: Callable[[], float],
         on_barge_in: Callable[[float], None] | None = None,
+        recorder: HeardRecorder | None = None,
     ) -> None:
+        self._recorder = recorder
+        """Told what is sent and cleared, to record what the caller heard (opt-in)."""
         self._encoder = OutboundEncoder(stream_sid)
         self._send = send
         self._on_turn = on_turn
@@ -87,6 +91,8 @@ class AgentVoice:
         if self._playback.playing:
             began = self._clock()
             await self._send(self._encoder.clear())
+            if self._recorder is not None:
+                self._recorder.clear()
             self.clears += 1
             if self._on_barge_in is not None:
                 self._on_barge_in((self._clock() - began) * 1000)
@@ -108,5 +114,7 @@ class AgentVoice:
             return
         mark = self._playback.audio(len(ulaw) * 1000 / TWILIO_RATE, self._now_ms())
         await self._send(self._encoder.media(ulaw))
+        if self._recorder is not None:
+            self._recorder.agent(ulaw)
         await self._send(self._encoder.mark(mark))
         self.media_out += 1

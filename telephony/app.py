@@ -37,7 +37,7 @@ from telephony.live.sessions import CallSessionService, erase_sessions
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
 from telephony.retention import Retention
-from telephony.routes import api, calls, console, events, media, voice
+from telephony.routes import api, calls, console, events, media, outbound, recordings, voice
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.summaries import RetryPolicy, Summaries, WebhookSender
@@ -46,6 +46,7 @@ from telephony.transcripts import Call, TranscriptStore, create_engine, schema
 from telephony.transcripts.keeper import StorageKeeper
 from telephony.transcripts.privacy import NumberStorage, Privacy
 from telephony.transcripts.redaction import Redaction
+from telephony.twilio.rest import RestClient, rest_client_from
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
             await stack.enter_async_context(services.feed.running())
+            await stack.enter_async_context(services.outbound.running())
             app.state.services = services
             yield
 
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     calls.install(app)
     console.mount(app)
+    app.include_router(recordings.router)
+    app.include_router(outbound.router)
     return app
 
 
@@ -116,12 +120,18 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
         summaries=summaries,
+        rest=_rest_client(settings),
     )
 
     async def erase_session(call: Call) -> None:
         await erase_sessions(session_service, engine, call.call_sid)
 
     services.erasure.register("the ADK session", erase_session)
+
+    async def erase_recordings(call: Call) -> None:
+        await recordings.forget_recordings(services, call.call_sid)
+
+    services.erasure.register("the recordings", erase_recordings)
     if settings.retention_days is not None:
         retention = Retention(
             services.catalog, services.erasure, timedelta(days=settings.retention_days)
@@ -135,6 +145,18 @@ def _privacy(settings: Settings, secret: bytes) -> Privacy:
         redaction=Redaction(settings.transcript_redaction),
         numbers=NumberStorage(settings.caller_number_storage),
         key=secret,
+    )
+
+
+def _rest_client(settings: Settings) -> RestClient | None:
+    """Twilio's REST API (outbound calls, Twilio's recordings), or None without credentials."""
+    token, secret = settings.twilio_auth_token, settings.twilio_api_secret
+    return rest_client_from(
+        settings.twilio_account_sid,
+        token.get_secret_value() if token is not None else None,
+        settings.twilio_api_key,
+        secret.get_secret_value() if secret is not None else None,
+        settings.twilio_api_base_url,
     )
 
 

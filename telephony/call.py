@@ -28,8 +28,10 @@ the fallback after ``</Connect>``), before the model's connection is torn down.
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from google.adk.agents import RunConfig
 from google.adk.runners import Runner
@@ -46,9 +48,10 @@ from telephony.inbound import Inbound
 from telephony.live.agent import GREETING_CUE, LiveAgent, conversation_cue
 from telephony.live.internals import Internals
 from telephony.live.wire import ModelMessage
-from telephony.model_watch import CHECK_INTERVAL_S, NUDGE_CUE, ModelWatch
+from telephony.model_watch import CHECK_INTERVAL_S, FIRST_WORD_S, NUDGE_CUE, ModelWatch
 from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
+from telephony.recording import HeardRecorder, RecordingInfo
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason
 from telephony.twilio.protocol import Dtmf, Mark, Media, Stop
@@ -84,8 +87,21 @@ class Call:
         direct_line: bool = True,
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
+        recording_path: Path | None = None,
+        opening: str | None = GREETING_CUE,
     ) -> None:
         self.identity = identity
+        self._opening = opening
+        """The first cue to the agent; None: the call listens first (an outbound call)."""
+        self.hold_caller_audio = False
+        """Keep the caller's audio from the model (while an outbound call listens first)."""
+        self.on_caller_audio: Callable[[bytes], None] | None = None
+        """Told of every frame of the caller's audio (mu-law), e.g. to detect voicemail."""
+        self.turn_observers: list[Callable[[AgentTurnResult], None]] = []
+        """Told of every settled agent turn (an outbound call hangs up after its message,
+        Twilio's recording starts after the first)."""
+        self.digit_observers: list[Callable[[str], None]] = []
+        """Told of every keypad digit (recordings pause while digits are typed)."""
         self.stats = CallStats()
         self.end_reason: EndReason | None = None
         self._socket = socket
@@ -94,10 +110,25 @@ class Call:
         self._started = clock()
         self._said: list[tuple[str, str]] = []
         """What was said, for a fresh live session: (who, words heard)."""
+        self._recorder = (
+            HeardRecorder(identity.call_sid, recording_path, self._elapsed_ms)
+            if recording_path is not None
+            else None
+        )
+        self.recording: RecordingInfo | None = None
+        """What the caller heard, as recorded (when asked for), once the call has ended."""
         self._voice = AgentVoice(
-            identity.stream_sid, self._send, self._agent_said, self._now_ms, clock, on_barge_in
+            identity.stream_sid,
+            self._send,
+            self._agent_said,
+            self._now_ms,
+            clock,
+            on_barge_in,
+            recorder=self._recorder,
         )
         self._watch = ModelWatch(self._started)
+        if opening is None:  # the model is not expected to speak before its first cue
+            self._watch.first_word_s = math.inf
         self._agent = LiveAgent(
             runner,
             run_config,
@@ -123,7 +154,8 @@ class Call:
 
     async def run(self) -> EndReason:
         """Run the call to its end and return why it ended. Never raises for call failures."""
-        self._agent.say(GREETING_CUE)
+        if self._opening is not None:
+            self._agent.say(self._opening)
         try:
             async with asyncio.TaskGroup() as group:
                 self._tasks = [
@@ -139,6 +171,8 @@ class Call:
             self._count_link()
             self._store_caller_turn(self._now_ms(), close=True)  # what was not stored yet
             self._voice.finish()
+            if self._recorder is not None:
+                self.recording = self._recorder.close()
             reason = self.end_reason or EndReason.SERVER_SHUTDOWN
             self._transcript.end(reason)
             if self._closing is not None:
@@ -196,6 +230,20 @@ class Call:
                 self.stats.model_nudges += 1
                 self._agent.say(NUDGE_CUE)
 
+    def cue(self, text: str) -> None:
+        """A text turn for the agent, which answers it (the greeting of a call that listened
+        first). The model must then speak within the watch's first-word bound."""
+        if self._watch.first_word_s == math.inf:
+            self._watch.started = self._clock()
+            self._watch.first_word_s = FIRST_WORD_S
+        self._agent.say(text)
+
+    def ending(self, reason: EndReason) -> None:
+        """The call is being ended from outside (a hang-up over REST): this is why, whatever
+        the ``stop`` that follows says."""
+        if self.end_reason is None:
+            self.end_reason = reason
+
     def _model_heard(self) -> None:
         self._watch.heard(self._clock())
 
@@ -212,17 +260,28 @@ class Call:
     def _now_ms(self) -> int:
         return int((self._clock() - self._started) * 1000)
 
+    def _elapsed_ms(self) -> float:
+        return (self._clock() - self._started) * 1000
+
     # -- up: Twilio -> model --------------------------------------------------------------------
 
     async def _uplink(self) -> EndReason:
         async for event in self._inbound.events():
             if isinstance(event, Media):
                 await self._caller_audio(event.payload)
+                if self._recorder is not None:
+                    self._recorder.caller(event.payload, event.timestamp_ms)
+                if self.on_caller_audio is not None:
+                    self.on_caller_audio(event.payload)
             elif isinstance(event, Mark):
                 self._voice.echoed(event.name)
             elif isinstance(event, Stop):
                 return EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
+                for observer in self.digit_observers:
+                    observer(event.digit)
+                if self._recorder is not None:
+                    self._recorder.digit()
                 self._agent.say(f"[The caller pressed the {event.digit} key on the phone keypad.]")
             else:
                 self.stats.unknown_events += 1
@@ -234,6 +293,8 @@ class Call:
         frames was measured to save no CPU and to add 10 ms of median latency."""
         self.stats.frames_in += 1
         pcm = self._up.convert(ulaw)
+        if self.hold_caller_audio:
+            return
         await self._agent.send_audio(pcm)
         voice = self._voice
         speech = self._speech
@@ -317,6 +378,8 @@ class Call:
         if result.heard_text:
             self._said.append(("You", result.heard_text))
         self._transcript.agent_turn(result)
+        for observer in self.turn_observers:
+            observer(result)
 
     async def _send(self, text: str) -> None:
         try:

@@ -82,6 +82,34 @@ class Settings(BaseSettings):
     """Exchange audio with the model's socket directly (see live/link.py); false leaves all of
     it to ADK and google-genai, at several times the CPU per call."""
 
+    recordings_dir: str = "var/recordings"
+    """Where the server writes its recordings of what callers heard (one stereo WAV a call)."""
+    record_heard: bool = False
+    """Record what the caller heard (left: the caller, right: the agent as played). Personal
+    data: off unless asked for; a route's policy may turn it on (``telephony/policy.py``)."""
+    record_twilio: bool = False
+    """Have Twilio record the call too (over REST, with a recording status callback)."""
+    recording_consent: str | None = None
+    """Announced to the caller before any recording starts, e.g. "This call is recorded."."""
+    recording_pause_on_digits: bool = True
+    """Pause Twilio's recording while the caller types digits (card numbers), resume after."""
+    outbound_from_numbers: str = ""
+    """Our numbers outbound calls may come from, comma-separated (E.164)."""
+    outbound_calls_per_second: float = Field(default=1.0, gt=0)
+    """How many outbound calls are created per second (Twilio's default account CPS is 1)."""
+    outbound_max_concurrent: int = Field(default=5, gt=0)
+    """Outbound calls live at once; more wait in the queue."""
+    outbound_queue_limit: int = Field(default=100, gt=0)
+    """Outbound calls that may wait; beyond it a request is refused with a 429."""
+    voicemail_callback_number: str | None = None
+    """The number a voicemail message asks to call back (default: the call's ``from``)."""
+    outbound_amd: Literal["twilio", "audio"] = "twilio"
+    """Who tells a person from a voicemail box on outbound calls: Twilio's answering machine
+    detection, or the server from the audio (``telephony/audio/voicemail.py``), where Twilio's
+    is not available or not wanted (it is billed per call)."""
+    amd_timeout_s: float = Field(default=8.0, gt=0)
+    """How long an outbound call listens for the answering machine detection result."""
+
     log_level: str = "INFO"
 
     @field_validator("public_url")

@@ -1,6 +1,8 @@
 """What the routes share: built once by the app's lifespan and kept on ``app.state``."""
 
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from google.adk.agents import RunConfig
 from google.adk.runners import Runner
@@ -10,14 +12,24 @@ from starlette.requests import HTTPConnection
 from telephony.call import Call
 from telephony.config import Settings
 from telephony.erasure import Erasure
+from telephony.errors import StorageError
 from telephony.feed import Feed
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
+from telephony.outbound.dialer import Dialer, OutboundCall
+from telephony.outbound.listener import OutboundListener
+from telephony.outbound.pacing import Pacer
+from telephony.policy import RoutePolicy, policy_from
 from telephony.summaries import Summaries
 from telephony.transcripts import CallCatalog, StreamLedger, TranscriptStore
 from telephony.transcripts.events import EventLog
+from telephony.transcripts.outbound import OutboundStore
+from telephony.transcripts.recordings import RecordingStore
+from telephony.twilio.rest import RestClient
 from telephony.twilio.security import SignatureChecker, StreamTokens
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -51,6 +63,19 @@ class Services:
     """What erasing a call means: parts that keep something about calls register here."""
     feed: Feed = field(init=False)
     """The calls' live events (``telephony.feed``)."""
+    recordings: RecordingStore = field(init=False)
+    """Recordings listed on their calls, in the shared database."""
+    recordings_dir: Path = field(init=False)
+    """Where recordings of what callers heard go: absolute, so that a listed path means the
+    same whatever the working directory of whoever reads it."""
+    outbound_calls: OutboundStore = field(init=False)
+    """Outbound calls as stored: why, who answered, what the agent did."""
+    rest: RestClient | None = None
+    """Twilio's REST API, None without credentials (no outbound calls, no Twilio recording)."""
+    outbound: Dialer = field(init=False)
+    """Outbound calls: queued, paced, placed and followed."""
+    listeners: dict[str, OutboundListener] = field(default_factory=dict)
+    """Outbound calls in progress that listen for who answered, by CallSid."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -60,6 +85,42 @@ class Services:
         self.erasure = Erasure(self.catalog)
         listen = engine.url if engine.dialect.name == "postgresql" else None
         self.feed = Feed(EventLog(engine), listen)
+        self.recordings = RecordingStore(engine)
+        self.outbound_calls = OutboundStore(self.store.engine)
+        self.recordings_dir = Path(self.settings.recordings_dir).absolute()
+        settings = self.settings
+        self.outbound = Dialer(
+            self.rest,
+            Pacer(settings.outbound_calls_per_second, settings.outbound_max_concurrent),
+            public_url=settings.public_url,
+            queue_limit=settings.outbound_queue_limit,
+            twilio_amd=settings.outbound_amd == "twilio",
+            on_change=self.remember_outbound,
+        )
+
+    async def remember_outbound(self, call: OutboundCall) -> None:
+        """Store an outbound call as it is now (a failure is logged: the call goes on)."""
+        request = call.request
+        try:
+            await self.outbound_calls.save(
+                call.id,
+                call_sid=call.call_sid,
+                agent=call.agent,
+                purpose=request.purpose,
+                variables=dict(request.variables),
+                status=call.status,
+                answered_by=call.answered_by,
+                outcome=call.outcome,
+                error=call.error,
+                created_at=call.created_at,
+            )
+        except StorageError:
+            logger.exception("outbound %s: could not store it", call.id)
+
+    def policy(self, agent_name: str) -> RoutePolicy:
+        """What the route of ``agent_name`` asks of its calls (the deployment's defaults)."""
+        del agent_name  # per-route policies plug in here, with the routing file
+        return policy_from(self.settings)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

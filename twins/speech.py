@@ -71,3 +71,31 @@ def _syllable(
     # Rise and fall like a syllable: a raised-cosine envelope over the whole syllable.
     envelope = 0.5 - 0.5 * np.cos(2 * np.pi * (np.arange(length) + 0.5) / length)
     return signal * envelope
+
+
+BEEP_HZ = 1000.0
+BEEP_S = 0.4
+
+
+def voicemail_greeting(
+    speech_s: float, rate: int, *, pause_s: float = 0.2, seed: int = 7
+) -> npt.NDArray[np.int16]:
+    """A voicemail box answering: ``speech_s`` of greeting, a pause, then a 1 kHz beep of
+    ``BEEP_S`` (-13 dBFS). The beep ends at ``speech_s + pause_s + BEEP_S``."""
+    speech = speech_like(speech_s, rate, seed=seed).astype(np.float64)
+    t = np.arange(round(BEEP_S * rate)) / rate
+    beep = 0.3 * 32767 * np.sin(2 * np.pi * BEEP_HZ * t)
+    audio = np.concatenate([speech, np.zeros(round(pause_s * rate)), beep])
+    clipped: npt.NDArray[np.int16] = np.clip(audio, -32768, 32767).astype(np.int16)
+    return clipped
+
+
+def tone_end_s(pcm16: npt.NDArray[np.int16], rate: int, hz: float = BEEP_HZ) -> float | None:
+    """When the last stretch of a pure ``hz`` tone in ``pcm16`` ends (10 ms resolution)."""
+    frame = rate // 100
+    samples = pcm16[: len(pcm16) // frame * frame].astype(np.float64).reshape(-1, frame)
+    spectrum = np.abs(np.fft.rfft(samples, axis=1))
+    tonal = spectrum[:, round(hz * frame / rate)] > 0.5 * spectrum.sum(axis=1)
+    loud = np.sqrt(np.mean(samples**2, axis=1)) > 1000
+    found = np.flatnonzero(tonal & loud)
+    return float((found[-1] + 1) * frame / rate) if found.size else None

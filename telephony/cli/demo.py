@@ -44,9 +44,13 @@ DEMO_SCRIPT = (
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 
 
-def run(out_dir: Path) -> int:
+def run(out_dir: Path, scenario: str = "inbound") -> int:
     configure_logging("WARNING")
     out_dir.mkdir(parents=True, exist_ok=True)
+    if scenario != "inbound":
+        from telephony.cli import demo_outbound
+
+        return asyncio.run(demo_outbound.demo(out_dir, scenario))
     return asyncio.run(_demo(out_dir))
 
 

@@ -39,18 +39,25 @@ def require_api_token(
 
 @router.get("/calls/{call_sid}/transcript", dependencies=[Depends(require_api_token)])
 async def transcript(call_sid: str, request: Request) -> dict[str, Any]:
-    """The call and its turns, in the order they were spoken; 404 for a malformed CallSid too,
-    which is never looked up (nor logged: it could carry a newline)."""
+    """The call and its turns, in the order they were spoken, its recordings and, for a call
+    we placed, why and who answered; 404 for a malformed CallSid too, which is never looked up
+    (nor logged: it could carry a newline)."""
     if not CALL_SID.matches(call_sid):
         raise HTTPException(status_code=404, detail="no such call")
+    app = services(request)
     try:
-        found = await services(request).store.transcript(call_sid)
+        found = await app.store.transcript(call_sid)
+        recordings = await app.recordings.of_call(call_sid)
+        outbound = await app.outbound_calls.of_call(call_sid)
     except StorageError as exc:
         logger.exception("call %s: could not read the transcript", call_sid)
         raise HTTPException(status_code=503, detail="the transcript store is unavailable") from exc
     if found is None:
         raise HTTPException(status_code=404, detail="no such call")
-    return found.model_dump(mode="json")
+    return found.model_dump(mode="json") | {
+        "recordings": [recording.model_dump(mode="json") for recording in recordings],
+        "outbound": outbound.model_dump(mode="json") if outbound is not None else None,
+    }
 
 
 @router.get("/metrics", dependencies=[Depends(require_api_token)])

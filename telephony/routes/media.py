@@ -20,12 +20,16 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
 
-from telephony.call import Call
+from telephony.call import GREETING_CUE, Call
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
+from telephony.outbound.dialer import OUTBOUND_PARAMETER, OutboundCall
+from telephony.policy import with_consent
 from telephony.ports import CallIdentity, CallLimits
-from telephony.routes.voice import parse_direction, stream_url
+from telephony.routes.outbound import start_listening
+from telephony.routes.recordings import heard_finished, heard_started, twilio_recording
+from telephony.routes.voice import parse_direction, public_origin, stream_url
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
@@ -153,12 +157,16 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     )
     writer = TranscriptWriter(app.store, start.call_sid, events=app.feed)
     writer.start(info)
+    outbound = app.outbound.find(parameters.get(OUTBOUND_PARAMETER))
     identity = CallIdentity(
         call_sid=start.call_sid,
         stream_sid=start.stream_sid,
-        user_id="caller-" + pseudonym(app.secret, info.from_number or start.call_sid),
+        # The person at the other end: who called, or whom an outbound call reached.
+        user_id="caller-" + pseudonym(app.secret, _party(info, outbound) or start.call_sid),
     )
     settings = app.settings
+    policy = app.policy(agent)
+    recording = app.recordings_dir / f"{start.call_sid}.wav" if policy.record_heard else None
     call = Call(
         identity,
         websocket,
@@ -169,18 +177,36 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=_barge_in_recorder(app, writer),
+        recording_path=recording,
+        opening=None if outbound is not None else with_consent(GREETING_CUE, policy.announcement),
     )
+    listener = None if outbound is None else await start_listening(app, call, outbound, runner)
+    at_twilio = twilio_recording(app, call, policy, public_origin(app, websocket))
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
     logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
+    if recording is not None:
+        await heard_started(app, start.call_sid, recording)
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(writer.run())
+            alongside = [  # until the call ends
+                group.create_task(companion.run())
+                for companion in (listener, at_twilio)
+                if companion is not None
+            ]
             reason = await call.run()
+            for task in alongside:
+                task.cancel()
+        if call.recording is not None:
+            await heard_finished(app, start.call_sid, call.recording)
+        if outbound is not None:  # who answered, what the agent did
+            await app.remember_outbound(outbound)
     finally:
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
+        app.listeners.pop(start.call_sid, None)
         app.metrics.call_ended(call.stats)
         if app.summaries is not None:
             app.summaries.call_ended(start.call_sid)
@@ -192,3 +218,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         call.stats.media_out,
         call.stats.bad_total,
     )
+
+
+def _party(info: CallInfo, outbound: OutboundCall | None) -> str | None:
+    return info.to_number if outbound is not None else info.from_number

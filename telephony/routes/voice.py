@@ -20,7 +20,8 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.requests import ClientDisconnect, HTTPConnection
 
 from telephony.errors import ProtocolError, StorageError
-from telephony.routing import route_call
+from telephony.outbound.dialer import OUTBOUND_PARAMETER
+from telephony.routing import CallRoute, route_call
 from telephony.services import Services, services
 from telephony.transcripts import CallDirection, CallStatus
 from telephony.twilio.forms import CallForm, parse_call_form
@@ -43,7 +44,7 @@ async def voice(request: Request) -> Response:
     admitted anyway: admission fails closed).
     """
     app = services(request)
-    form = await _call_form(request, app, "/twilio/voice")
+    form = await call_form(request, app, "/twilio/voice")
     call_sid = form.call_sid
     token = app.tokens.mint(call_sid, form.account_sid)
     try:
@@ -60,6 +61,10 @@ async def voice(request: Request) -> Response:
     route = route_call(
         app.settings.default_agent, to_number=form.to_number, from_number=form.from_number
     )
+    outbound = app.outbound.find(request.query_params.get(OUTBOUND_PARAMETER))
+    if outbound is not None:  # a call we placed: its agent, and its id for the stream
+        app.outbound.bind(outbound, call_sid)
+        route = CallRoute(agent=outbound.agent)
     await _record_status(app, form)
     twiml = connect_stream(
         stream_url(app, request),
@@ -70,7 +75,8 @@ async def voice(request: Request) -> Response:
             "agent": route.agent,
             "route": route.name,
             "direction": form.direction or _DEFAULT_DIRECTION,
-        },
+        }
+        | ({OUTBOUND_PARAMETER: outbound.id} if outbound is not None else {}),
     )
     logger.info("call %s: answering with agent %s", call_sid, route.agent)
     return Response(twiml, media_type=_TWIML)
@@ -80,8 +86,12 @@ async def voice(request: Request) -> Response:
 async def status(request: Request) -> Response:
     """A call status callback: keep the newest status with the call."""
     app = services(request)
-    form = await _call_form(request, app, "/twilio/status")
+    form = await call_form(request, app, "/twilio/status")
     await _record_status(app, form)
+    outbound = app.outbound.find(request.query_params.get(OUTBOUND_PARAMETER))
+    if outbound is not None and form.call_status:
+        app.outbound.bind(outbound, form.call_sid)
+        await app.outbound.status(outbound, form.call_status)
     return Response(status_code=204)
 
 
@@ -98,7 +108,7 @@ def stream_url(app: Services, request: HTTPConnection) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/twilio/media"
 
 
-async def _call_form(request: Request, app: Services, path: str) -> CallForm:
+async def call_form(request: Request, app: Services, path: str) -> CallForm:
     """The signed form of a webhook about one of our calls: 403 for a bad signature or another
     account, 400 for a form without a well-formed CallSid and AccountSid."""
     try:

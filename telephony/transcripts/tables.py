@@ -236,3 +236,57 @@ class CallSummaryRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivery_error: Mapped[str | None] = mapped_column(String(200))
     """Why the last attempt failed (an HTTP status or the kind of network error)."""
+
+
+class CallRecordingRow(Base):
+    """A recording of a call: the server's own file of what the caller heard (``heard``), or
+    Twilio's recording of the call (``twilio``). One of each kind per call.
+
+    Its own table (``create_schema`` never alters an existing one); keyed by the CallSid so that
+    a recording can be listed while the call row is still being written.
+    """
+
+    __tablename__ = "call_recordings"
+    __table_args__ = (UniqueConstraint("call_sid", "kind"),)
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
+    status: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
+    """``recording`` while it is written, then ``completed`` (or ``failed``; Twilio's own
+    status for its recordings: in-progress, paused, completed, absent...)."""
+    path: Mapped[str | None] = mapped_column(Text)
+    """The server's file (``heard``)."""
+    recording_sid: Mapped[str | None] = mapped_column(String(64))
+    """Twilio's RecordingSid (``twilio``)."""
+    url: Mapped[str | None] = mapped_column(Text)
+    """Where Twilio serves its recording (``twilio``)."""
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)
+
+
+class OutboundCallRow(Base):
+    """An outbound call placed through the API: why, for which agent, who answered (Twilio's
+    answering machine detection, or the server's) and what the agent did about it.
+
+    Its own table (``create_schema`` never alters an existing one), keyed by the request's own
+    id: a call is queued here before Twilio gives it a CallSid.
+    """
+
+    __tablename__ = "outbound_calls"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    outbound_id: Mapped[str] = mapped_column(String(64), unique=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(Text)
+    variables: Mapped[str] = mapped_column(Text)
+    """The request's variables as a JSON object."""
+    status: Mapped[str] = mapped_column(String(_ENUM_LENGTH))
+    answered_by: Mapped[str | None] = mapped_column(String(_ENUM_LENGTH))
+    outcome: Mapped[str | None] = mapped_column(String(_ENUM_LENGTH))
+    """greeted, voicemail_left or hung_up."""
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)

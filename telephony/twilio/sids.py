@@ -8,7 +8,7 @@ this server logs, so a value that passes here is safe in a log line, a URL, JSON
 import re
 from typing import Final, TypeGuard
 
-__all__ = ["ACCOUNT_SID", "CALL_SID", "STREAM_SID", "SidKind"]
+__all__ = ["ACCOUNT_SID", "CALL_SID", "RECORDING_SID", "STREAM_SID", "SidKind"]
 
 
 class SidKind:
@@ -31,3 +31,4 @@ class SidKind:
 CALL_SID: Final = SidKind("CA")
 ACCOUNT_SID: Final = SidKind("AC")
 STREAM_SID: Final = SidKind("MZ")
+RECORDING_SID: Final = SidKind("RE")
