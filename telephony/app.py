@@ -33,6 +33,7 @@ from telephony.live.sessions import CallSessionService
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
 from telephony.routes import api, media, voice
+from telephony.routing import RoutingTable, default_table, load_routes
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.transcripts import TranscriptStore, create_engine
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
     signatures = _signature_checker(settings)
+    routing = _routing(settings)
     checked = internals.verify()
     auth_token = settings.twilio_auth_token
     # Stream tokens and caller pseudonyms are keyed by the auth token, so that every worker
@@ -94,9 +96,26 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         run_config=live_run_config(),
         live_model=live_model,
         internals=checked,
+        routing=routing,
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
     )
+
+
+def _routing(settings: Settings) -> RoutingTable:
+    """The routing table; a bad routing file stops the start with its line and problem, and
+    so does a route whose agent package cannot be loaded."""
+    if settings.routes_file is None:
+        return default_table(settings.default_agent)
+    table = load_routes(settings.routes_file, settings.default_agent)
+    for route in (*table.routes, table.default):
+        for agent in filter(None, (route.agent, route.after_hours_agent)):
+            try:
+                load_agent(agent)
+            except NotConfiguredError as exc:
+                raise NotConfiguredError(f"{table.source}: route {route.name!r}: {exc}") from exc
+    logger.info("routing: %d routes from %s", len(table.routes), table.source)
+    return table
 
 
 def _signature_checker(settings: Settings) -> SignatureChecker | None:

@@ -84,8 +84,10 @@ class Call:
         direct_line: bool = True,
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
+        greeting: str = GREETING_CUE,
     ) -> None:
         self.identity = identity
+        self._greeting = greeting
         self.stats = CallStats()
         self.end_reason: EndReason | None = None
         self._socket = socket
@@ -123,7 +125,7 @@ class Call:
 
     async def run(self) -> EndReason:
         """Run the call to its end and return why it ended. Never raises for call failures."""
-        self._agent.say(GREETING_CUE)
+        self._agent.say(self._greeting)
         try:
             async with asyncio.TaskGroup() as group:
                 self._tasks = [

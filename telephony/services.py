@@ -12,6 +12,7 @@ from telephony.config import Settings
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
+from telephony.routing import RoutingTable
 from telephony.transcripts import StreamLedger, TranscriptStore
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
@@ -31,6 +32,8 @@ class Services:
     """Turns the model name an agent declares into the live model it runs on."""
     internals: Internals
     """Which private paths into ADK and google-genai the installed versions allow."""
+    routing: RoutingTable
+    """Numbers -> routes (the routing file, or the default route alone)."""
     metrics: Metrics = field(default_factory=Metrics)
     emulator: object | None = None
     """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""

@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, WebSocket
 
 from telephony.call import Call
+from telephony.call_setup import call_setup, open_session
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
 from telephony.ports import CallIdentity, CallLimits
 from telephony.routes.voice import parse_direction, stream_url
+from telephony.routing import Decision
 from telephony.services import Services, services
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
@@ -147,16 +149,30 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         user_id="caller-" + pseudonym(app.secret, info.from_number or start.call_sid),
     )
     settings = app.settings
+    decision = Decision(
+        app.routing.named(parameters.get("route")), after_hours=bool(parameters.get("after_hours"))
+    )
+    setup = call_setup(decision, app.run_config)
+    await open_session(
+        app.session_service,
+        decision,
+        app_name=agent,
+        user_id=identity.user_id,
+        session_id=identity.call_sid,
+        direction=parameters.get("direction") or "inbound",
+        caller_number=info.from_number,
+    )
     call = Call(
         identity,
         websocket,
         runner,
-        app.run_config,
+        setup.run_config,
         writer,
         CallLimits(settings.max_message_bytes, settings.bad_message_limit),
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=app.metrics.barge_in,
+        greeting=setup.greeting,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
