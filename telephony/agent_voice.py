@@ -6,6 +6,7 @@ caller really heard, and each finished agent turn is handed on (to the transcrip
 ``clear`` first, then settles the turn it cut short.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from telephony.audio import TWILIO_RATE, Pcm24kToMulaw
@@ -37,6 +38,16 @@ class AgentVoice:
         self._peak_dbfs = SILENT_DBFS
         self.media_out = 0
         self.clears = 0
+        self._changed = asyncio.Event()
+
+    async def changed(self) -> None:
+        """Return at the next change of the playback truth (audio sent, a mark settled, a turn
+        begun or ended): call control waits on it for the agent's last words to be heard."""
+        await self._changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     @property
     def playing(self) -> bool:
@@ -54,6 +65,20 @@ class AgentVoice:
         """The model is still producing the current reply."""
         return self._playback.generating
 
+    @property
+    def marks_sent(self) -> int:
+        return self._playback.sent
+
+    @property
+    def marks_settled(self) -> int:
+        """Marks Twilio echoed (played) or that a ``clear`` flushed."""
+        return self._playback.settled
+
+    @property
+    def idle(self) -> bool:
+        """Nothing is playing and the model is not in a turn: what it said has been heard."""
+        return not self._playback.playing and not self._playback.speaking
+
     async def play(self, pcm_24k: bytes) -> None:
         """Send one chunk of the model's audio, then a mark to learn when it has played."""
         level = level_dbfs(pcm_24k)
@@ -63,6 +88,7 @@ class AgentVoice:
     def text(self, fragment: str) -> None:
         """A fragment of the transcription of the agent's voice."""
         self._playback.text(fragment)
+        self._notify()
 
     def generation_complete(self) -> None:
         """The model has generated the whole reply (it may play for a while yet)."""
@@ -76,11 +102,13 @@ class AgentVoice:
             await self._send(self._encoder.mark(mark))
         if result is not None:
             self._on_turn(result)
+        self._notify()
 
     def echoed(self, mark: str) -> None:
         """Twilio echoed a mark: that much has played (or was flushed by a ``clear``)."""
         if (result := self._playback.echoed(mark, self._now_ms())) is not None:
             self._on_turn(result)
+        self._notify()
 
     async def barge_in(self) -> None:
         """The caller talks over the agent: stop playback first, then settle the turn."""
@@ -93,6 +121,7 @@ class AgentVoice:
         self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
         for result in self._playback.clear(self._now_ms()):
             self._on_turn(result)
+        self._notify()
 
     def unsettled(self) -> list[str]:
         """What the agent is saying that has not finished playing yet."""
@@ -110,3 +139,4 @@ class AgentVoice:
         await self._send(self._encoder.media(ulaw))
         await self._send(self._encoder.mark(mark))
         self.media_out += 1
+        self._notify()

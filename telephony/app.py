@@ -32,12 +32,13 @@ from telephony.live.models import gemini_model, live_run_config
 from telephony.live.sessions import CallSessionService
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
-from telephony.routes import api, media, voice
+from telephony.routes import api, media, transfers, voice
 from telephony.routing import RoutingTable, default_table, load_routes
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.transcripts import TranscriptStore, create_engine
 from telephony.transcripts.keeper import StorageKeeper
+from telephony.twilio.rest import RestClient, rest_client_from
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="telephony", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(voice.router)
     app.include_router(media.router)
+    app.include_router(transfers.router)
     app.include_router(api.router)
     return app
 
@@ -97,6 +99,7 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         live_model=live_model,
         internals=checked,
         routing=routing,
+        rest=_rest_client(settings),
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
     )
@@ -116,6 +119,20 @@ def _routing(settings: Settings) -> RoutingTable:
                 raise NotConfiguredError(f"{table.source}: route {route.name!r}: {exc}") from exc
     logger.info("routing: %d routes from %s", len(table.routes), table.source)
     return table
+
+
+def _rest_client(settings: Settings) -> RestClient | None:
+    token, secret = settings.twilio_auth_token, settings.twilio_api_secret
+    client = rest_client_from(
+        settings.twilio_account_sid,
+        token.get_secret_value() if token else None,
+        settings.twilio_api_key,
+        secret.get_secret_value() if secret else None,
+        settings.twilio_api_base_url,
+    )
+    if client is None:
+        logger.warning("no Twilio REST credentials: agents cannot transfer or end calls")
+    return client
 
 
 def _signature_checker(settings: Settings) -> SignatureChecker | None:

@@ -38,6 +38,7 @@ from starlette.websockets import WebSocketDisconnect
 from telephony.agent_voice import AgentVoice
 from telephony.audio import TWILIO_RATE, MulawToPcm16k
 from telephony.audio.speech import SpeechOnset
+from telephony.call_control import CallController
 from telephony.call_stats import CallStats
 from telephony.caller_turns import CallerTurns, utterance_ends
 from telephony.closecodes import CloseCode
@@ -85,6 +86,7 @@ class Call:
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
         greeting: str = GREETING_CUE,
+        control: CallController | None = None,
     ) -> None:
         self.identity = identity
         self._greeting = greeting
@@ -117,6 +119,9 @@ class Call:
             socket, identity.call_sid, identity.stream_sid, limits, self.stats, clock
         )
         self._caller = CallerTurns()
+        self._control = control
+        if control is not None:
+            control.bind(self._voice, self._agent.say, self._now_ms)
         self._socket_closed = False
         self._closing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -138,6 +143,8 @@ class Call:
             self._end(EndReason.INTERNAL_ERROR)
         finally:
             self._agent.close()
+            if self._control is not None:
+                self._control.close()
             self._count_link()
             self._store_caller_turn(self._now_ms())  # what the model had not closed yet
             self._voice.finish()
@@ -216,7 +223,9 @@ class Call:
             elif isinstance(event, Mark):
                 self._voice.echoed(event.name)
             elif isinstance(event, Stop):
-                return EndReason.CALLER_HUNG_UP
+                # After a transfer or the agent's hang-up, Twilio's stop is their doing.
+                control = self._control
+                return (control.leaving if control else None) or EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
                 self._agent.say(f"[The caller pressed the {event.digit} key on the phone keypad.]")
             else:

@@ -14,6 +14,7 @@ from telephony.live.internals import Internals
 from telephony.metrics import Metrics
 from telephony.routing import RoutingTable
 from telephony.transcripts import StreamLedger, TranscriptStore
+from telephony.twilio.rest import RestClient
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
 
@@ -34,6 +35,8 @@ class Services:
     """Which private paths into ADK and google-genai the installed versions allow."""
     routing: RoutingTable
     """Numbers -> routes (the routing file, or the default route alone)."""
+    rest: RestClient | None = None
+    """Twilio's REST API (call control); None without REST credentials."""
     metrics: Metrics = field(default_factory=Metrics)
     emulator: object | None = None
     """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""

@@ -92,7 +92,10 @@ class TranscriptWriter:
         *,
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        first_seq: int = 1,
     ) -> None:
+        """``first_seq``: the number of the first turn (above 1 when the call comes back to
+        the agent after a transfer, with turns stored already)."""
         self._store = store
         self._backlog = store.backlog
         self._call_sid = call_sid
@@ -100,7 +103,7 @@ class TranscriptWriter:
         self._clock = clock
         self._items: deque[_Item] = deque()
         self._turns_waiting = 0
-        self._seq = 0
+        self._seq = first_seq - 1
         self._dropped = 0
         self._ended = False
         self._arrived = asyncio.Event()

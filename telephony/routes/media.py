@@ -20,14 +20,17 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, WebSocket
 
 from telephony.call import Call
+from telephony.call_control import CallController
 from telephony.call_setup import call_setup, open_session
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
 from telephony.ports import CallIdentity, CallLimits
-from telephony.routes.voice import parse_direction, stream_url
+from telephony.routes.returning import returning_cue
+from telephony.routes.voice import parse_direction, public_origin, stream_url
 from telephony.routing import Decision
 from telephony.services import Services, services
+from telephony.toolkit import registered
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
 from telephony.twilio.protocol import Connected, Start, message_too_large, parse_inbound
@@ -141,7 +144,18 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         agent=agent,
         direction=parse_direction(parameters.get("direction")),
     )
-    writer = TranscriptWriter(app.store, start.call_sid)
+    returning = parameters.get("returning")
+    greeting: str | None = None
+    first_seq = 1
+    if returning:  # back from a transfer nobody answered: the same conversation goes on
+        try:
+            stored = await app.store.transcript(start.call_sid)
+        except StorageError:
+            logger.exception("call %s: earlier turns unavailable", start.call_sid)
+            stored = None
+        greeting = returning_cue(stored, returning)
+        first_seq = max((turn.seq for turn in stored.turns), default=0) + 1 if stored else 1
+    writer = TranscriptWriter(app.store, start.call_sid, first_seq=first_seq)
     writer.start(info)
     identity = CallIdentity(
         call_sid=start.call_sid,
@@ -162,6 +176,13 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         direction=parameters.get("direction") or "inbound",
         caller_number=info.from_number,
     )
+    control = CallController(
+        start.call_sid,
+        decision.route,
+        app.rest,
+        public_origin=public_origin(app, websocket),
+        transcript=writer,
+    )
     call = Call(
         identity,
         websocket,
@@ -172,16 +193,18 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=app.metrics.barge_in,
-        greeting=setup.greeting,
+        greeting=greeting or setup.greeting,
+        control=control,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
     logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
     try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(writer.run())
-            reason = await call.run()
+        with registered(start.call_sid, control):
+            async with asyncio.TaskGroup() as group:
+                group.create_task(writer.run())
+                reason = await call.run()
     finally:
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]

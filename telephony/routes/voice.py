@@ -42,7 +42,7 @@ async def voice(request: Request) -> Response:
     admitted anyway: admission fails closed).
     """
     app = services(request)
-    form = await _call_form(request, app, "/twilio/voice")
+    form = await call_form(request, app, "/twilio/voice")
     call_sid = form.call_sid
     decision = app.routing.decide(
         to_number=form.to_number, from_number=form.from_number, now=datetime.now(UTC)
@@ -87,7 +87,7 @@ async def voice(request: Request) -> Response:
 async def status(request: Request) -> Response:
     """A call status callback: keep the newest status with the call."""
     app = services(request)
-    form = await _call_form(request, app, "/twilio/status")
+    form = await call_form(request, app, "/twilio/status")
     await _record_status(app, form)
     return Response(status_code=204)
 
@@ -105,7 +105,7 @@ def stream_url(app: Services, request: HTTPConnection) -> str:
     return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/twilio/media"
 
 
-async def _call_form(request: Request, app: Services, path: str) -> CallForm:
+async def call_form(request: Request, app: Services, path: str) -> CallForm:
     """The signed form of a webhook about one of our calls: 403 for a bad signature or another
     account, 400 for a form without a well-formed CallSid and AccountSid."""
     try:

@@ -97,6 +97,7 @@ def context(call: SimulatedCall) -> CallContext:
         call_params=call.params,
         answer=call.answer,
         journey=call.journey,
+        reconnect=call.stream_again,
     )
 
 
