@@ -44,14 +44,16 @@ from telephony.caller_turns import CallerTurns, utterance_ends
 from telephony.closecodes import CloseCode
 from telephony.errors import ModelUnavailableError, ProtocolError
 from telephony.inbound import Inbound
+from telephony.keypad_input import KeypadInput
 from telephony.live.agent import GREETING_CUE, LiveAgent, conversation_cue
 from telephony.live.internals import Internals
 from telephony.live.wire import ModelMessage
 from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
 from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
+from telephony.routing import Keypad
 from telephony.transcript_writer import TranscriptWriter
-from telephony.transcripts import EndReason
+from telephony.transcripts import EndReason, Speaker, TurnRecord
 from telephony.twilio.protocol import Dtmf, Mark, Media, Stop
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class Call:
         on_barge_in: Callable[[float], None] | None = None,
         greeting: str = GREETING_CUE,
         control: CallController | None = None,
+        keypad: Keypad | None = None,
     ) -> None:
         self.identity = identity
         self._greeting = greeting
@@ -119,6 +122,7 @@ class Call:
             socket, identity.call_sid, identity.stream_sid, limits, self.stats, clock
         )
         self._caller = CallerTurns()
+        self._keypad = KeypadInput(keypad or Keypad(), self._agent.say, self._keypad_turn, clock)
         self._control = control
         if control is not None:
             control.bind(self._voice, self._agent.say, self._now_ms)
@@ -143,6 +147,7 @@ class Call:
             self._end(EndReason.INTERNAL_ERROR)
         finally:
             self._agent.close()
+            self._keypad.close()
             if self._control is not None:
                 self._control.close()
             self._count_link()
@@ -227,7 +232,9 @@ class Call:
                 control = self._control
                 return (control.leaving if control else None) or EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
-                self._agent.say(f"[The caller pressed the {event.digit} key on the phone keypad.]")
+                if self._voice.playing:  # a key stops the agent, as speech does
+                    await self._voice.barge_in()
+                self._keypad.press(event.digit)
             else:
                 self.stats.unknown_events += 1
         self._socket_closed = True
@@ -301,6 +308,13 @@ class Call:
         if (said := self._caller.close(now_ms)) is not None:
             self._said.append(("Caller", said.text))
             self._transcript.caller_turn(said)
+
+    def _keypad_turn(self, shown: str) -> None:
+        """A keypad entry in the transcript (its digits masked unless the route allows them)."""
+        now = self._now_ms()
+        self._transcript.turn(
+            TurnRecord(speaker=Speaker.CALLER, text=shown, start_ms=now, end_ms=now)
+        )
 
     def _agent_said(self, result: AgentTurnResult) -> None:
         if result.heard_text:

@@ -195,6 +195,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         on_barge_in=app.metrics.barge_in,
         greeting=greeting or setup.greeting,
         control=control,
+        keypad=decision.route.keypad,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
