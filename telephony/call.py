@@ -51,7 +51,8 @@ from telephony.live.wire import ModelMessage
 from telephony.model_watch import CHECK_INTERVAL_S, ModelWatch
 from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
-from telephony.routing import Keypad
+from telephony.routing import Keypad, SilencePolicy
+from telephony.silence_watch import SilenceWatch
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason, Speaker, TurnRecord
 from telephony.twilio.protocol import Dtmf, Mark, Media, Stop
@@ -90,6 +91,7 @@ class Call:
         greeting: str = GREETING_CUE,
         control: CallController | None = None,
         keypad: Keypad | None = None,
+        silence: SilencePolicy | None = None,
     ) -> None:
         self.identity = identity
         self._greeting = greeting
@@ -124,6 +126,14 @@ class Call:
         self._caller = CallerTurns()
         self._keypad = KeypadInput(keypad or Keypad(), self._agent.say, self._keypad_turn, clock)
         self._control = control
+        self._silence = SilenceWatch(
+            silence or SilencePolicy(),
+            self._voice,
+            lambda: self._speech.speaking or self._keypad.typing,
+            self._agent.say,
+            control,
+            clock,
+        )
         if control is not None:
             control.bind(self._voice, self._agent.say, self._now_ms)
         self._socket_closed = False
@@ -142,6 +152,10 @@ class Call:
                     group.create_task(self._direction(self._downlink, "down")),
                     group.create_task(self._direction(self._watch_model, "watch")),
                 ]
+                if self._silence.needed:  # re-prompts, the longest call (silence_watch.py)
+                    self._tasks.append(
+                        group.create_task(self._direction(self._silence.run, "quiet"))
+                    )
         except* Exception:
             logger.exception("call %s: bridge failed", self.identity.call_sid)
             self._end(EndReason.INTERNAL_ERROR)

@@ -108,6 +108,17 @@ class CallController:
             "more unless you have not yet told them."
         )
 
+    async def hang_up(self, reason: EndReason, why: str) -> bool:
+        """End the call for the server's own ``reason`` (silence, the time limit) once the
+        agent's last words were heard; False without REST (the caller closes the stream)."""
+        await self._heard()
+        if self._rest is None:
+            return False
+        self._system(f"The call was ended ({why}).")
+        self.leaving = reason
+        await self._rest.end_call(self._call_sid)
+        return True
+
     # -- the work -----------------------------------------------------------------------------
 
     def _busy(self) -> str | None:

@@ -27,6 +27,10 @@ class KeypadInput:
         self._timer: asyncio.TimerHandle | None = None
         self.entries = 0
 
+    @property
+    def typing(self) -> bool:
+        return self._entry.typing
+
     def press(self, digit: str) -> None:
         if self._timer is not None:
             self._timer.cancel()

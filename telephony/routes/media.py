@@ -196,6 +196,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         greeting=greeting or setup.greeting,
         control=control,
         keypad=decision.route.keypad,
+        silence=decision.route.silence,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
