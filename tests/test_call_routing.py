@@ -125,3 +125,34 @@ async def test_a_bad_routing_file_fails_start_up_naming_the_problem(tmp_path: Pa
             pass
     message = str(error.value)
     assert str(routes) in message and "'clinic'" in message and "nobody" in message
+
+
+FALLBACK_ROUTES = """\
+[default.fallback]
+say = "Sorry, our assistant is not available. Connecting you to the team."
+queue = "support"
+"""
+
+
+async def test_a_model_failure_sends_the_caller_to_the_routes_fallback(tmp_path: Path) -> None:
+    from twins.gemini_live import MidReply, OnSetup
+    from twins.twilio import Enqueued
+
+    routes = tmp_path / "routes.toml"
+    routes.write_text(FALLBACK_ROUTES)
+    database = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+    async with running_server(database, routes_file=routes) as server:
+        script = server.emulator.script
+        script.next_reply(words=40)
+        script.close(1007, "Request contains an invalid argument.", when=MidReply(15))
+        script.close(1011, "The service is currently unavailable.", when=OnSetup(1))
+        result = await server.place([WaitForGreeting(timeout=20), Silence(20)])
+        transcript = await server.finished_transcript(result.call_sid)
+
+    said = [entry for entry in result.journey if isinstance(entry, Said)]
+    assert [entry.text for entry in said][:1] == [
+        "Sorry, our assistant is not available. Connecting you to the team."
+    ]
+    queued = [entry for entry in result.journey if isinstance(entry, Enqueued)]
+    assert queued and queued[0].queue == "support"
+    assert transcript.call.end_reason is EndReason.MODEL_ERROR
