@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="one simulated call through the server, offline")
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where files go")
+    demo.add_argument(
+        "--scenario",
+        choices=("transfer", "transfer-unanswered", "keypad", "silence", "warm-transfer"),
+        help="a contact-centre scenario instead of the default call",
+    )
 
     call = commands.add_parser("call", help="place a simulated call against a running server")
     call.add_argument("url", help="the server's address, e.g. http://127.0.0.1:8000")
@@ -41,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_command.run(args.host, args.port, args.workers)
     if args.command == "demo":
+        if args.scenario:
+            from telephony.cli import scenarios
+
+            return scenarios.run(args.scenario, args.out)
         from telephony.cli import demo as demo_command
 
         return demo_command.run(args.out)

@@ -14,6 +14,7 @@ Either way the outcome is a system turn in the call's transcript.
 
 import logging
 import re
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.twiml.voice_response import VoiceResponse
@@ -56,9 +57,14 @@ async def transfer_outcome(call_sid: str, request: Request) -> Response:
 
 
 async def _note(store: TranscriptStore, call_sid: str, text: str) -> None:
+    """The outcome as a system turn, timed from the call's start like the others."""
     try:
+        stored = await store.transcript(call_sid)
+        started = stored.call.started_at if stored is not None else None
+        at_ms = int((datetime.now(UTC) - started).total_seconds() * 1000) if started else 0
         await store.add_turn(
-            call_sid, TurnRecord(speaker=Speaker.SYSTEM, text=text, start_ms=0, end_ms=0)
+            call_sid,
+            TurnRecord(speaker=Speaker.SYSTEM, text=text, start_ms=at_ms, end_ms=at_ms),
         )
     except StorageError:
         logger.exception("call %s: could not store the transfer's outcome", call_sid)
