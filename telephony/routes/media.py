@@ -26,7 +26,7 @@ from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
 from telephony.ports import CallIdentity, CallLimits
-from telephony.routes.returning import returning_cue
+from telephony.routes.returning import resumed
 from telephony.routes.voice import parse_direction, public_origin, stream_url
 from telephony.routing import Decision
 from telephony.services import Services, services
@@ -144,19 +144,8 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         agent=agent,
         direction=parse_direction(parameters.get("direction")),
     )
-    returning = parameters.get("returning")
-    greeting: str | None = None
-    first_seq = 1
-    if returning:  # back from a transfer nobody answered: the same conversation goes on
-        try:
-            stored = await app.store.transcript(start.call_sid)
-        except StorageError:
-            logger.exception("call %s: earlier turns unavailable", start.call_sid)
-            stored = None
-        greeting = returning_cue(stored, returning)
-        first_seq = max((turn.seq for turn in stored.turns), default=0) + 1 if stored else 1
-    writer = TranscriptWriter(app.store, start.call_sid, first_seq=first_seq)
-    writer.start(info)
+    # Back from a transfer nobody answered: the same conversation goes on (returning.py).
+    greeting, first_seq = await resumed(app.store, start.call_sid, parameters.get("returning"))
     identity = CallIdentity(
         call_sid=start.call_sid,
         stream_sid=start.stream_sid,
@@ -176,6 +165,8 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         direction=parameters.get("direction") or "inbound",
         caller_number=info.from_number,
     )
+    writer = TranscriptWriter(app.store, start.call_sid, first_seq=first_seq)
+    writer.start(info)
     control = CallController(
         start.call_sid,
         decision.route,

@@ -16,7 +16,7 @@ from fastapi import Request, Response
 from telephony.errors import StorageError
 from telephony.routes.voice import stream_url
 from telephony.services import Services
-from telephony.transcripts import Speaker, Transcript
+from telephony.transcripts import Speaker, Transcript, TranscriptStore
 from telephony.twilio.forms import CallForm
 from telephony.twilio.twiml import connect_stream, safety_net
 
@@ -58,6 +58,25 @@ async def back_to_agent(
     )
     logger.info("call %s: back to the agent after the transfer (%s)", call_sid, outcome)
     return Response(twiml, media_type=_TWIML)
+
+
+async def resumed(
+    store: TranscriptStore, call_sid: str, returning: str | None
+) -> tuple[str | None, int]:
+    """For a stream that brings the caller back (its ``returning`` parameter): the cue for the
+    agent and the number of the call's next turn; ``(None, 1)`` for a call's first stream."""
+    if not returning:
+        return None, 1
+    try:
+        # Again here: the first stream's end may have been written after the transfer's
+        # outcome reopened the call.
+        await store.reopen_call(call_sid)
+        stored = await store.transcript(call_sid)
+    except StorageError:
+        logger.exception("call %s: earlier turns unavailable", call_sid)
+        stored = None
+    next_seq = max((turn.seq for turn in stored.turns), default=0) + 1 if stored else 1
+    return returning_cue(stored, returning), next_seq
 
 
 def returning_cue(transcript: Transcript | None, returning: str) -> str:
