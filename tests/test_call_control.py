@@ -223,3 +223,32 @@ async def test_without_rest_credentials_the_tools_say_so(tmp_path: Path) -> None
     assert "not configured" in str(responses[0].response)
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
     assert system_turns(transcript) == []
+
+
+async def test_the_transfer_outcome_webhook_is_signed_and_about_its_call(tmp_path: Path) -> None:
+    import httpx
+
+    call_sid = "CA" + "7" * 32
+    form = {"CallSid": call_sid, "AccountSid": ACCOUNT_SID, "DialCallStatus": "busy"}
+    async with desk(tmp_path) as (server, _sim), httpx.AsyncClient() as client:
+        path = f"/twilio/transfer/{call_sid}?target=billing"
+        url = server.base_url + path
+        unsigned = await client.post(url, data=form)
+        other = "CA" + "8" * 32
+        elsewhere = server.base_url + f"/twilio/transfer/{other}?target=billing"
+        mismatched = await client.post(
+            elsewhere, data=form, headers={"X-Twilio-Signature": server.sign(elsewhere, form)}
+        )
+        bad_target = server.base_url + f"/twilio/transfer/{call_sid}?target=Bad%20Name"
+        refused_target = await client.post(
+            bad_target, data=form, headers={"X-Twilio-Signature": server.sign(bad_target, form)}
+        )
+        never_transferred = await client.post(
+            url, data=form, headers={"X-Twilio-Signature": server.sign(url, form)}
+        )
+
+    assert unsigned.status_code == 403
+    assert (mismatched.status_code, refused_target.status_code) == (400, 400)
+    # A call this server never transferred gets no stream back: the safety net only.
+    assert never_transferred.status_code == 200
+    assert "<Stream" not in never_transferred.text and "<Hangup" in never_transferred.text
