@@ -113,6 +113,7 @@ async def test_end_call_after_the_goodbye_was_heard(tmp_path: Path) -> None:
         tools = server.emulator.record.last.tool_calls
 
     assert tools == ["end_call"]
+    assert len(result.journey) == 1, result.journey
     assert result.journey[-1] == HungUp(t=result.journey[-1].t, by="rest")
     assert result.final_status == "completed"
     assert transcript.call.end_reason is EndReason.AGENT_HUNG_UP

@@ -86,7 +86,7 @@ def _plan(scenario: str) -> tuple[list[Step], Callees | None, list[Step]]:
         back += [WaitForReply(timeout=30), Hangup()]
         return talk, Callees(parties={BILLING: Party("no-answer")}), back
     if scenario == "keypad":
-        keys: list[Step] = [Silence(3.0), Dtmf("1"), Silence(3.0), WaitForReply(timeout=30)]
+        keys: list[Step] = [Silence(1.5), Dtmf("1"), Silence(3.0), WaitForReply(timeout=30)]
         return [*keys, Dtmf("40213#"), WaitForReply(timeout=30), Hangup()], None, []
     return [WaitForGreeting(timeout=20), Silence(90)], None, []
 
