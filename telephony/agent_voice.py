@@ -39,6 +39,8 @@ class AgentVoice:
         self.media_out = 0
         self.clears = 0
         self._changed = asyncio.Event()
+        self._dropping = False
+        """The rest of the reply being generated is dropped (cut off by a keypad key)."""
 
     async def changed(self) -> None:
         """Return at the next change of the playback truth (audio sent, a mark settled, a turn
@@ -81,12 +83,16 @@ class AgentVoice:
 
     async def play(self, pcm_24k: bytes) -> None:
         """Send one chunk of the model's audio, then a mark to learn when it has played."""
+        if self._dropping:
+            return
         level = level_dbfs(pcm_24k)
         self._peak_dbfs = max(self._peak_dbfs, level) if self._playback.playing else level
         await self._play_ulaw(self._down.convert(pcm_24k))
 
     def text(self, fragment: str) -> None:
         """A fragment of the transcription of the agent's voice."""
+        if self._dropping:
+            return
         self._playback.text(fragment)
         self._notify()
 
@@ -96,6 +102,10 @@ class AgentVoice:
 
     async def turn_complete(self) -> None:
         """The model ended its turn: play the converter's tail, then mark the turn's end."""
+        if self._dropping:  # the end of the reply a key cut off: nothing of it is left
+            self._dropping = False
+            self._notify()
+            return
         await self._play_ulaw(self._down.flush())
         mark, result = self._playback.generated(self._now_ms())
         if mark is not None:
@@ -109,6 +119,12 @@ class AgentVoice:
         if (result := self._playback.echoed(mark, self._now_ms())) is not None:
             self._on_turn(result)
         self._notify()
+
+    async def cut_off(self) -> None:
+        """The caller pressed a key over the agent: stop playback, and drop the rest of the
+        reply the model is still generating (it does not hear keys, so it would go on)."""
+        self._dropping = self._playback.generating
+        await self.barge_in()
 
     async def barge_in(self) -> None:
         """The caller talks over the agent: stop playback first, then settle the turn."""

@@ -247,7 +247,7 @@ class Call:
                 return (control.leaving if control else None) or EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
                 if self._voice.playing:  # a key stops the agent, as speech does
-                    await self._voice.barge_in()
+                    await self._voice.cut_off()
                 self._keypad.press(event.digit)
             else:
                 self.stats.unknown_events += 1

@@ -36,6 +36,7 @@ async def test_a_menu_key_while_the_agent_speaks_stops_it_and_reaches_it(
     assert result.metrics.clears_received >= 1, "the key cut the greeting short"
     greeting = transcript.turns[0]
     assert greeting.speaker is Speaker.AGENT and greeting.interrupted
+    assert transcript.turns[1].text.startswith("[keypad]"), "nothing of the greeting after it"
     assert texts == [
         "[On the phone keypad the caller pressed 1: the menu option for billing.]",
         "[On the phone keypad the caller typed: 555.]",
