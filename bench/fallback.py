@@ -17,7 +17,12 @@ process, online against the Live emulator, reached through a relay that can free
 - dropped, resumed: the connection drops (1011) after a resumption handle; ADK resumes:
   the drop -> the new connection is set up;
 - dropped, fresh session: the connection drops before any handle; the call starts a fresh
-  session seeded with the conversation: the drop -> the new connection is set up.
+  session seeded with the conversation: the drop -> the new connection is set up;
+- the route's fallback: the number's route sends callers to a queue after a message; the
+  model refuses at setup (1011) or is frozen at start: ``start`` sent -> the caller hears the
+  route's fallback message begin (the TwiML after ``</Connect>``, run by the simulator).
+
+``--only WORDS`` runs the scenarios whose name contains WORDS.
 """
 
 import argparse
@@ -52,6 +57,7 @@ from twins.twilio import (
     CallConfig,
     CallResult,
     EventKind,
+    Said,
     Silence,
     SimulatedCall,
     Speak,
@@ -82,7 +88,7 @@ class Stage:
 
 
 @contextlib.asynccontextmanager
-async def stage(frozen: bool, workdir: Path) -> AsyncIterator[Stage]:
+async def stage(frozen: bool, workdir: Path, routes: str | None = None) -> AsyncIterator[Stage]:
     async with LiveEmulator() as emulator:
         freezer = Freezer(emulator.port, frozen=frozen)
         async with freezer.running():
@@ -98,9 +104,49 @@ async def stage(frozen: bool, workdir: Path) -> AsyncIterator[Stage]:
                     twilio_auth_token=SecretStr(token),
                     google_api_key=SecretStr(DEFAULT_API_KEY),
                     database_url=f"sqlite+aiosqlite:///{workdir / f'{secrets.token_hex(4)}.db'}",
+                    routes_file=_routes_file(workdir, routes),
                 )
                 async with serve_in_process(create_app(settings), sock):
                     yield Stage(emulator, freezer, base_url, token)
+
+
+ROUTES = """\
+[default]
+[default.fallback]
+say = "Sorry, our assistant is not available. Connecting you to the team."
+queue = "support"
+"""
+
+
+def _routes_file(workdir: Path, routes: str | None) -> Path | None:
+    if routes is None:
+        return None
+    path = workdir / f"routes-{secrets.token_hex(4)}.toml"
+    path.write_text(routes)
+    return path
+
+
+def _fallback_heard(result: CallResult) -> float:
+    said = [entry.t for entry in result.journey if isinstance(entry, Said)]
+    if not said:
+        raise RuntimeError("the caller heard no fallback")
+    return said[0] + result.timeline.origin - _t(result, EventKind.START_SENT)
+
+
+async def route_fallback_refused(workdir: Path) -> float:
+    async with stage(False, workdir, ROUTES) as s:
+        for connection in (0, 1):
+            s.emulator.script.close(
+                1011, "The service is currently unavailable.", when=OnSetup(connection)
+            )
+        result = await s.call(Silence(30))
+    return _fallback_heard(result)
+
+
+async def route_fallback_frozen(workdir: Path) -> float:
+    async with stage(True, workdir, ROUTES) as s:
+        result = await s.call(Silence(30))
+    return _fallback_heard(result)
 
 
 def _t(result: CallResult, kind: EventKind, last: bool = False) -> float:
@@ -176,15 +222,19 @@ SCENARIOS: dict[str, Callable[[Path], Awaitable[float]]] = {
     "model lost mid-call, 1007 (close -> fallback)": lost_mid_call,
     "model dropped, ADK resumes (drop -> model back)": dropped_resumed,
     "model dropped before a handle, fresh session (drop -> back)": dropped_fresh,
+    "route fallback, model refuses at setup (start -> message)": route_fallback_refused,
+    "route fallback, model frozen at start (start -> message)": route_fallback_frozen,
 }
 
 
-async def main(runs: int) -> int:
+async def main(runs: int, only: str = "") -> int:
     configure_logging("ERROR")
     print(f"{'scenario':<60} | {'median s':>8} | {'max s':>6} | runs")
     print(f"{'-' * 60}-+-{'-' * 8}-+-{'-' * 6}-+-----")
     with tempfile.TemporaryDirectory() as tmp:
         for name, scenario in SCENARIOS.items():
+            if only not in name:
+                continue
             times = [await scenario(Path(tmp)) for _ in range(runs)]
             print(f"{name:<60} | {statistics.median(times):8.2f} | {max(times):6.2f} | {runs}")
     return 0
@@ -193,4 +243,6 @@ async def main(runs: int) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    sys.exit(asyncio.run(main(parser.parse_args().runs)))
+    parser.add_argument("--only", default="")
+    arguments = parser.parse_args()
+    sys.exit(asyncio.run(main(arguments.runs, arguments.only)))

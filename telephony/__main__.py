@@ -6,6 +6,11 @@ import sys
 from pathlib import Path
 
 
+def scenario_names() -> tuple[str, ...]:
+    """The contact-centre scenarios of ``demo`` (``telephony/cli/scenarios.py``)."""
+    return ("transfer", "transfer-unanswered", "keypad", "silence", "warm-transfer")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m telephony", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -24,9 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where files go")
     demo.add_argument(
         "--scenario",
-        choices=["inbound", "outbound", "voicemail"],
+        choices=[
+            "inbound",
+            "outbound",
+            "voicemail",
+            *scenario_names(),
+        ],
         default="inbound",
-        help="inbound: a caller; outbound: we call a person; voicemail: we reach a machine",
+        help="inbound: a caller; outbound: we call a person; voicemail: we reach a machine; "
+        "transfer, transfer-unanswered, keypad, silence: contact-centre scenarios",
     )
 
     call = commands.add_parser("call", help="place a simulated call against a running server")
@@ -74,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_command.run(args.host, args.port, args.workers)
     if args.command == "demo":
+        if args.scenario in scenario_names():
+            from telephony.cli import scenarios
+
+            return scenarios.run(args.scenario, args.out)
         from telephony.cli import demo as demo_command
 
         return demo_command.run(args.out, args.scenario)

@@ -6,6 +6,7 @@ caller really heard, and each finished agent turn is handed on (to the transcrip
 ``clear`` first, then settles the turn it cut short.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from telephony.audio import TWILIO_RATE, Pcm24kToMulaw
@@ -41,6 +42,18 @@ class AgentVoice:
         self._peak_dbfs = SILENT_DBFS
         self.media_out = 0
         self.clears = 0
+        self._changed = asyncio.Event()
+        self._dropping = False
+        """The rest of the reply being generated is dropped (cut off by a keypad key)."""
+
+    async def changed(self) -> None:
+        """Return at the next change of the playback truth (audio sent, a mark settled, a turn
+        begun or ended): call control waits on it for the agent's last words to be heard."""
+        await self._changed.wait()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     @property
     def playing(self) -> bool:
@@ -58,15 +71,34 @@ class AgentVoice:
         """The model is still producing the current reply."""
         return self._playback.generating
 
+    @property
+    def marks_sent(self) -> int:
+        return self._playback.sent
+
+    @property
+    def marks_settled(self) -> int:
+        """Marks Twilio echoed (played) or that a ``clear`` flushed."""
+        return self._playback.settled
+
+    @property
+    def idle(self) -> bool:
+        """Nothing is playing and the model is not in a turn: what it said has been heard."""
+        return not self._playback.playing and not self._playback.speaking
+
     async def play(self, pcm_24k: bytes) -> None:
         """Send one chunk of the model's audio, then a mark to learn when it has played."""
+        if self._dropping:
+            return
         level = level_dbfs(pcm_24k)
         self._peak_dbfs = max(self._peak_dbfs, level) if self._playback.playing else level
         await self._play_ulaw(self._down.convert(pcm_24k))
 
     def text(self, fragment: str) -> None:
         """A fragment of the transcription of the agent's voice."""
+        if self._dropping:
+            return
         self._playback.text(fragment)
+        self._notify()
 
     def generation_complete(self) -> None:
         """The model has generated the whole reply (it may play for a while yet)."""
@@ -74,17 +106,29 @@ class AgentVoice:
 
     async def turn_complete(self) -> None:
         """The model ended its turn: play the converter's tail, then mark the turn's end."""
+        if self._dropping:  # the end of the reply a key cut off: nothing of it is left
+            self._dropping = False
+            self._notify()
+            return
         await self._play_ulaw(self._down.flush())
         mark, result = self._playback.generated(self._now_ms())
         if mark is not None:
             await self._send(self._encoder.mark(mark))
         if result is not None:
             self._on_turn(result)
+        self._notify()
 
     def echoed(self, mark: str) -> None:
         """Twilio echoed a mark: that much has played (or was flushed by a ``clear``)."""
         if (result := self._playback.echoed(mark, self._now_ms())) is not None:
             self._on_turn(result)
+        self._notify()
+
+    async def cut_off(self) -> None:
+        """The caller pressed a key over the agent: stop playback, and drop the rest of the
+        reply the model is still generating (it does not hear keys, so it would go on)."""
+        self._dropping = self._playback.generating
+        await self.barge_in()
 
     async def barge_in(self) -> None:
         """The caller talks over the agent: stop playback first, then settle the turn."""
@@ -99,6 +143,7 @@ class AgentVoice:
         self._down = Pcm24kToMulaw()  # forget the cut-off reply's filter state
         for result in self._playback.clear(self._now_ms()):
             self._on_turn(result)
+        self._notify()
 
     def unsettled(self) -> list[str]:
         """What the agent is saying that has not finished playing yet."""
@@ -118,3 +163,4 @@ class AgentVoice:
             self._recorder.agent(ulaw)
         await self._send(self._encoder.mark(mark))
         self.media_out += 1
+        self._notify()

@@ -37,7 +37,18 @@ from telephony.live.sessions import CallSessionService, erase_sessions
 from telephony.live.warmup import warm_up
 from telephony.metrics import Metrics
 from telephony.retention import Retention
-from telephony.routes import api, calls, console, events, media, outbound, recordings, voice
+from telephony.routes import (
+    api,
+    calls,
+    console,
+    events,
+    media,
+    outbound,
+    recordings,
+    transfers,
+    voice,
+)
+from telephony.routing import RoutingTable, default_table, load_routes
 from telephony.server import configure_logging
 from telephony.services import Services
 from telephony.summaries import RetryPolicy, Summaries, WebhookSender
@@ -73,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(voice.router)
     app.include_router(media.router)
     app.include_router(events.router)  # before any /calls/{sid}: /calls/events is not a call
+    app.include_router(transfers.router)
     app.include_router(api.router)
     calls.install(app)
     console.mount(app)
@@ -83,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) -> Services:
     signatures = _signature_checker(settings)
+    routing = _routing(settings)
     checked = internals.verify()
     auth_token = settings.twilio_auth_token
     # Stream tokens and caller pseudonyms are keyed by the auth token, so that every worker
@@ -117,10 +130,11 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         run_config=live_run_config(),
         live_model=live_model,
         internals=checked,
+        routing=routing,
+        rest=_rest_client(settings),
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
         summaries=summaries,
-        rest=_rest_client(settings),
     )
 
     async def erase_session(call: Call) -> None:
@@ -148,16 +162,38 @@ def _privacy(settings: Settings, secret: bytes) -> Privacy:
     )
 
 
+def _routing(settings: Settings) -> RoutingTable:
+    """The routing table; a bad routing file stops the start with its line and problem, and
+    so does a route whose agent package cannot be loaded."""
+    if settings.routes_file is None:
+        return default_table(settings.default_agent)
+    table = load_routes(settings.routes_file, settings.default_agent)
+    for route in (*table.routes, table.default):
+        for agent in filter(None, (route.agent, route.after_hours_agent)):
+            try:
+                load_agent(agent)
+            except NotConfiguredError as exc:
+                raise NotConfiguredError(f"{table.source}: route {route.name!r}: {exc}") from exc
+    logger.info("routing: %d routes from %s", len(table.routes), table.source)
+    return table
+
+
 def _rest_client(settings: Settings) -> RestClient | None:
-    """Twilio's REST API (outbound calls, Twilio's recordings), or None without credentials."""
+    """Twilio's REST API (call control, outbound calls, Twilio's recordings), or None without
+    credentials."""
     token, secret = settings.twilio_auth_token, settings.twilio_api_secret
-    return rest_client_from(
+    client = rest_client_from(
         settings.twilio_account_sid,
-        token.get_secret_value() if token is not None else None,
+        token.get_secret_value() if token else None,
         settings.twilio_api_key,
-        secret.get_secret_value() if secret is not None else None,
+        secret.get_secret_value() if secret else None,
         settings.twilio_api_base_url,
     )
+    if client is None:
+        logger.warning(
+            "no Twilio REST credentials: agents cannot transfer or end calls, no outbound calls"
+        )
+    return client
 
 
 def _signature_checker(settings: Settings) -> SignatureChecker | None:

@@ -40,11 +40,13 @@ from starlette.websockets import WebSocketDisconnect
 from telephony.agent_voice import AgentVoice
 from telephony.audio import TWILIO_RATE, MulawToPcm16k
 from telephony.audio.speech import SpeechOnset
+from telephony.call_control import CallController
 from telephony.call_stats import CallStats
 from telephony.caller_turns import CallerTurns, Utterance, utterance_ends
 from telephony.closecodes import CloseCode
 from telephony.errors import ModelUnavailableError, ProtocolError
 from telephony.inbound import Inbound
+from telephony.keypad_input import KeypadInput
 from telephony.live.agent import GREETING_CUE, LiveAgent, conversation_cue
 from telephony.live.internals import Internals
 from telephony.live.wire import ModelMessage
@@ -52,8 +54,10 @@ from telephony.model_watch import CHECK_INTERVAL_S, FIRST_WORD_S, NUDGE_CUE, Mod
 from telephony.playback import AgentTurnResult
 from telephony.ports import CallIdentity, CallLimits, TwilioSocket
 from telephony.recording import HeardRecorder, RecordingInfo
+from telephony.routing import Keypad, SilencePolicy
+from telephony.silence_watch import SilenceWatch
 from telephony.transcript_writer import TranscriptWriter
-from telephony.transcripts import EndReason
+from telephony.transcripts import EndReason, Speaker, TurnRecord
 from telephony.twilio.protocol import Dtmf, Mark, Media, Stop
 
 logger = logging.getLogger(__name__)
@@ -89,10 +93,14 @@ class Call:
         on_barge_in: Callable[[float], None] | None = None,
         recording_path: Path | None = None,
         opening: str | None = GREETING_CUE,
+        control: CallController | None = None,
+        keypad: Keypad | None = None,
+        silence: SilencePolicy | None = None,
     ) -> None:
         self.identity = identity
         self._opening = opening
-        """The first cue to the agent; None: the call listens first (an outbound call)."""
+        """The first cue to the agent (the route's greeting); None: the call listens first (an
+        outbound call)."""
         self.hold_caller_audio = False
         """Keep the caller's audio from the model (while an outbound call listens first)."""
         self.on_caller_audio: Callable[[bytes], None] | None = None
@@ -146,6 +154,18 @@ class Call:
             socket, identity.call_sid, identity.stream_sid, limits, self.stats, clock
         )
         self._caller = CallerTurns()
+        self._keypad = KeypadInput(keypad or Keypad(), self._agent.say, self._keypad_turn, clock)
+        self._control = control
+        self._silence = SilenceWatch(
+            silence or SilencePolicy(),
+            self._voice,
+            lambda: self._speech.speaking or self._keypad.typing,
+            self._agent.say,
+            control,
+            clock,
+        )
+        if control is not None:
+            control.bind(self._voice, self._agent.say, self._now_ms)
         self._socket_closed = False
         self._closing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -163,11 +183,18 @@ class Call:
                     group.create_task(self._direction(self._downlink, "down")),
                     group.create_task(self._direction(self._watch_model, "watch")),
                 ]
+                if self._silence.needed:  # re-prompts, the longest call (silence_watch.py)
+                    self._tasks.append(
+                        group.create_task(self._direction(self._silence.run, "quiet"))
+                    )
         except* Exception:
             logger.exception("call %s: bridge failed", self.identity.call_sid)
             self._end(EndReason.INTERNAL_ERROR)
         finally:
             self._agent.close()
+            self._keypad.close()
+            if self._control is not None:
+                self._control.close()
             self._count_link()
             self._store_caller_turn(self._now_ms(), close=True)  # what was not stored yet
             self._voice.finish()
@@ -276,13 +303,17 @@ class Call:
             elif isinstance(event, Mark):
                 self._voice.echoed(event.name)
             elif isinstance(event, Stop):
-                return EndReason.CALLER_HUNG_UP
+                # After a transfer or the agent's hang-up, Twilio's stop is their doing.
+                control = self._control
+                return (control.leaving if control else None) or EndReason.CALLER_HUNG_UP
             elif isinstance(event, Dtmf):
                 for observer in self.digit_observers:
                     observer(event.digit)
                 if self._recorder is not None:
                     self._recorder.digit()
-                self._agent.say(f"[The caller pressed the {event.digit} key on the phone keypad.]")
+                if self._voice.playing:  # a key stops the agent, as speech does
+                    await self._voice.cut_off()
+                self._keypad.press(event.digit)
             else:
                 self.stats.unknown_events += 1
         self._socket_closed = True
@@ -372,6 +403,13 @@ class Call:
     def _store_utterance(self, said: Utterance) -> None:
         self._said.append(("Caller", said.text))
         self._transcript.caller_turn(said)
+
+    def _keypad_turn(self, shown: str) -> None:
+        """A keypad entry in the transcript (its digits masked unless the route allows them)."""
+        now = self._now_ms()
+        self._transcript.turn(
+            TurnRecord(speaker=Speaker.CALLER, text=shown, start_ms=now, end_ms=now)
+        )
 
     def _agent_said(self, result: AgentTurnResult) -> None:
         self._store_caller_turn(self._now_ms())  # the words this turn answered come first

@@ -1,5 +1,6 @@
 """Settings, read once from the environment and ``.env`` when the app is built."""
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, Json, SecretStr, field_validator
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     agent_model: str | None = None
     """Live model for every agent; unset, each agent uses the model it declares."""
     default_agent: str = "receptionist"
+    routes_file: Path | None = None
+    """The routing file (TOML: numbers -> agent, voice, transfer targets, hours, fallback; see
+    ``telephony/routing``). Checked at start; without one every number reaches
+    ``default_agent``."""
     database_url: str = DEFAULT_DATABASE_URL
     api_token: SecretStr | None = None
     """Bearer token for the transcript API. Without one the API refuses every request."""

@@ -69,6 +69,19 @@ class Playback:
         self._current: _Turn | None = None
         self._turns = 0
         self._marks = 0
+        self.settled = 0
+        """Marks settled so far (echoed, or flushed by a clear): with ``sent``, tells whether
+        everything sent before a moment has been heard (or cut)."""
+
+    @property
+    def sent(self) -> int:
+        """Marks sent so far."""
+        return self._marks
+
+    @property
+    def speaking(self) -> bool:
+        """The model is producing a turn (its end, ``turnComplete``, has not come yet)."""
+        return self._current is not None
 
     @property
     def playing(self) -> bool:
@@ -127,6 +140,7 @@ class Playback:
         while self._in_flight:
             mark = self._in_flight.popleft()
             self._names.discard(mark.name)
+            self.settled += 1
             turn = mark.turn
             turn.pending_marks -= 1
             turn.heard_ms += mark.audio_ms
@@ -145,6 +159,7 @@ class Playback:
         cut: dict[int, _Turn] = {}
         while self._in_flight:
             mark = self._in_flight.popleft()
+            self.settled += 1
             self._flushed.add(mark.name)
             self._names.discard(mark.name)
             cut[mark.turn.number] = mark.turn

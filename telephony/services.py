@@ -21,6 +21,7 @@ from telephony.outbound.dialer import Dialer, OutboundCall
 from telephony.outbound.listener import OutboundListener
 from telephony.outbound.pacing import Pacer
 from telephony.policy import RoutePolicy, policy_from
+from telephony.routing import RoutingTable
 from telephony.summaries import Summaries
 from telephony.transcripts import CallCatalog, StreamLedger, TranscriptStore
 from telephony.transcripts.events import EventLog
@@ -47,6 +48,11 @@ class Services:
     """Turns the model name an agent declares into the live model it runs on."""
     internals: Internals
     """Which private paths into ADK and google-genai the installed versions allow."""
+    routing: RoutingTable
+    """Numbers -> routes (the routing file, or the default route alone)."""
+    rest: RestClient | None = None
+    """Twilio's REST API (call control, outbound calls, Twilio's recordings); None without
+    REST credentials."""
     metrics: Metrics = field(default_factory=Metrics)
     emulator: object | None = None
     """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""
@@ -70,8 +76,6 @@ class Services:
     same whatever the working directory of whoever reads it."""
     outbound_calls: OutboundStore = field(init=False)
     """Outbound calls as stored: why, who answered, what the agent did."""
-    rest: RestClient | None = None
-    """Twilio's REST API, None without credentials (no outbound calls, no Twilio recording)."""
     outbound: Dialer = field(init=False)
     """Outbound calls: queued, paced, placed and followed."""
     listeners: dict[str, OutboundListener] = field(default_factory=dict)

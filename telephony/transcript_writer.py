@@ -133,7 +133,10 @@ class TranscriptWriter:
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         events: EventSink | None = None,
+        first_seq: int = 1,
     ) -> None:
+        """``first_seq``: the number of the first turn (above 1 when the call comes back to
+        the agent after a transfer, with turns stored already)."""
         self._store = store
         self._events = events
         self._backlog = store.backlog
@@ -142,7 +145,7 @@ class TranscriptWriter:
         self._clock = clock
         self._items: deque[_Item] = deque()
         self._turns_waiting = 0
-        self._seq = 0
+        self._seq = first_seq - 1
         self._event_seq = 0
         self._held = ""
         """The agent's partial words gathered for the next event."""

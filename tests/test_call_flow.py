@@ -183,12 +183,16 @@ async def test_caller_hangs_up_mid_reply(call_server: RunningServer) -> None:
     assert result.metrics.violations == 0
 
 
-async def test_dtmf_reaches_the_agent_as_text(call_server: RunningServer) -> None:
+async def test_keypad_digits_reach_the_agent_as_one_entry(call_server: RunningServer) -> None:
     from twins.twilio import Dtmf
 
-    result = await call_server.place([WaitForGreeting(timeout=20), Dtmf("42"), Silence(0.5)])
+    result = await call_server.place([WaitForGreeting(timeout=20), Dtmf("42#"), Silence(0.5)])
     texts = [text.text for text in call_server.emulator.record.last.texts]
-    assert sum("keypad" in text for text in texts) == 2
+    assert [text for text in texts if "keypad" in text] == [
+        "[On the phone keypad the caller typed: 42.]"
+    ]
+    transcript = await call_server.finished_transcript(result.call_sid)
+    assert "[keypad] **" in [t.text for t in transcript.turns], "digits masked by default"
     assert result.metrics.violations == 0
 
 

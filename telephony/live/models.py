@@ -72,3 +72,17 @@ def live_run_config() -> RunConfig:
             sliding_window=types.SlidingWindow(),
         ),
     )
+
+
+def voiced_run_config(base: RunConfig, voice: str | None, language: str | None) -> RunConfig:
+    """``base`` with the route's voice and language (``speech_config``); ``base`` itself when
+    the route names neither."""
+    if voice is None and language is None:
+        return base
+    voice_config = (
+        types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice))
+        if voice is not None
+        else None
+    )
+    speech = types.SpeechConfig(voice_config=voice_config, language_code=language)
+    return base.model_copy(update={"speech_config": speech})

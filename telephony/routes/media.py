@@ -20,7 +20,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
 
-from telephony.call import GREETING_CUE, Call
+from telephony.call import Call
+from telephony.call_control import CallController
+from telephony.call_setup import call_setup, open_session
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
@@ -29,8 +31,11 @@ from telephony.policy import with_consent
 from telephony.ports import CallIdentity, CallLimits
 from telephony.routes.outbound import start_listening
 from telephony.routes.recordings import heard_finished, heard_started, twilio_recording
+from telephony.routes.returning import resumed
 from telephony.routes.voice import parse_direction, public_origin, stream_url
+from telephony.routing import Decision
 from telephony.services import Services, services
+from telephony.toolkit import registered
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
 from telephony.twilio.protocol import Connected, Start, message_too_large, parse_inbound
@@ -155,7 +160,9 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         direction=parse_direction(parameters.get("direction")),
         route=parameters.get("route") or None,
     )
-    writer = TranscriptWriter(app.store, start.call_sid, events=app.feed)
+    # Back from a transfer nobody answered: the same conversation goes on (returning.py).
+    greeting, first_seq = await resumed(app.store, start.call_sid, parameters.get("returning"))
+    writer = TranscriptWriter(app.store, start.call_sid, events=app.feed, first_seq=first_seq)
     writer.start(info)
     outbound = app.outbound.find(parameters.get(OUTBOUND_PARAMETER))
     identity = CallIdentity(
@@ -167,18 +174,45 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     settings = app.settings
     policy = app.policy(agent)
     recording = app.recordings_dir / f"{start.call_sid}.wav" if policy.record_heard else None
+    decision = Decision(
+        app.routing.named(parameters.get("route")), after_hours=bool(parameters.get("after_hours"))
+    )
+    setup = call_setup(decision, app.run_config)
+    await open_session(
+        app.session_service,
+        decision,
+        app_name=agent,
+        user_id=identity.user_id,
+        session_id=identity.call_sid,
+        direction=parameters.get("direction") or "inbound",
+        caller_number=info.from_number,
+    )
+    control = CallController(
+        start.call_sid,
+        decision.route,
+        app.rest,
+        public_origin=public_origin(app, websocket),
+        transcript=writer,
+    )
     call = Call(
         identity,
         websocket,
         runner,
-        app.run_config,
+        setup.run_config,
         writer,
         CallLimits(settings.max_message_bytes, settings.bad_message_limit),
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=_barge_in_recorder(app, writer),
         recording_path=recording,
-        opening=None if outbound is not None else with_consent(GREETING_CUE, policy.announcement),
+        opening=(
+            None
+            if outbound is not None
+            else with_consent(greeting or setup.greeting, policy.announcement)
+        ),
+        control=control,
+        keypad=decision.route.keypad,
+        silence=decision.route.silence,
     )
     listener = None if outbound is None else await start_listening(app, call, outbound, runner)
     at_twilio = twilio_recording(app, call, policy, public_origin(app, websocket))
@@ -189,16 +223,17 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     if recording is not None:
         await heard_started(app, start.call_sid, recording)
     try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(writer.run())
-            alongside = [  # until the call ends
-                group.create_task(companion.run())
-                for companion in (listener, at_twilio)
-                if companion is not None
-            ]
-            reason = await call.run()
-            for task in alongside:
-                task.cancel()
+        with registered(start.call_sid, control):
+            async with asyncio.TaskGroup() as group:
+                group.create_task(writer.run())
+                alongside = [  # until the call ends
+                    group.create_task(companion.run())
+                    for companion in (listener, at_twilio)
+                    if companion is not None
+                ]
+                reason = await call.run()
+                for task in alongside:
+                    task.cancel()
         if call.recording is not None:
             await heard_finished(app, start.call_sid, call.recording)
         if outbound is not None:  # who answered, what the agent did

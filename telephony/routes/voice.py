@@ -21,7 +21,6 @@ from starlette.requests import ClientDisconnect, HTTPConnection
 
 from telephony.errors import ProtocolError, StorageError
 from telephony.outbound.dialer import OUTBOUND_PARAMETER
-from telephony.routing import CallRoute, route_call
 from telephony.services import Services, services
 from telephony.transcripts import CallDirection, CallStatus
 from telephony.twilio.forms import CallForm, parse_call_form
@@ -46,25 +45,32 @@ async def voice(request: Request) -> Response:
     app = services(request)
     form = await call_form(request, app, "/twilio/voice")
     call_sid = form.call_sid
+    decision = app.routing.decide(
+        to_number=form.to_number, from_number=form.from_number, now=datetime.now(UTC)
+    )
+    route = decision.route
+    if decision.after_hours and route.after_hours is not None:
+        logger.info("call %s: after hours on route %s; no stream", call_sid, route.name)
+        await _record_status(app, form)
+        return Response(route.after_hours.twiml(), media_type=_TWIML)
     token = app.tokens.mint(call_sid, form.account_sid)
     try:
         granted = await app.streams.grant(call_sid, token.nonce, datetime.now(UTC))
     except StorageError:
         logger.exception("call %s: could not record its stream grant; no stream", call_sid)
-        return Response(safety_net(), media_type=_TWIML)
+        overflow = route.overflow.twiml() if route.overflow is not None else safety_net()
+        return Response(overflow, media_type=_TWIML)
     if not granted:
         logger.warning(
             "call %s: voice webhook for a call already answered (replayed or retried); no stream",
             call_sid,
         )
         return Response(safety_net(), media_type=_TWIML)
-    route = route_call(
-        app.settings.default_agent, to_number=form.to_number, from_number=form.from_number
-    )
+    agent = decision.agent
     outbound = app.outbound.find(request.query_params.get(OUTBOUND_PARAMETER))
     if outbound is not None:  # a call we placed: its agent, and its id for the stream
         app.outbound.bind(outbound, call_sid)
-        route = CallRoute(agent=outbound.agent)
+        agent = outbound.agent
     await _record_status(app, form)
     twiml = connect_stream(
         stream_url(app, request),
@@ -72,13 +78,15 @@ async def voice(request: Request) -> Response:
             "token": token.text,
             "from": form.from_number,
             "to": form.to_number,
-            "agent": route.agent,
+            "agent": agent,
             "route": route.name,
+            "after_hours": "1" if decision.after_hours else "",
             "direction": form.direction or _DEFAULT_DIRECTION,
         }
         | ({OUTBOUND_PARAMETER: outbound.id} if outbound is not None else {}),
+        fallback=route.fallback,
     )
-    logger.info("call %s: answering with agent %s", call_sid, route.agent)
+    logger.info("call %s: answering with agent %s (route %s)", call_sid, agent, route.name)
     return Response(twiml, media_type=_TWIML)
 
 

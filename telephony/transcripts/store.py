@@ -292,6 +292,19 @@ class TranscriptStore:
         logger.debug("call %s: had already ended, %s not recorded", call_sid, reason)
         return False
 
+    async def reopen_call(self, call_sid: str) -> bool:
+        """A call that ended as transferred goes on (the transfer was not answered and the
+        caller is back with the agent): its end is cleared. False if it had not ended so."""
+        async with self._transaction(f"reopen call {call_sid}") as session:
+            reopened = await session.execute(
+                update(CallRow)
+                .where(CallRow.call_sid == call_sid, CallRow.end_reason == EndReason.TRANSFERRED)
+                .values(ended_at=None, end_reason=None)
+                .returning(CallRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            return reopened.first() is not None
+
     async def transcript(self, call_sid: str) -> Transcript | None:
         """The call and its turns in ``seq`` order, or None if the store has no such call."""
         query = (

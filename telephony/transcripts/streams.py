@@ -91,6 +91,29 @@ class StreamLedger:
         logger.debug("call %s: grant %s", call_sid, "redeemed" if redeemed else "not redeemable")
         return redeemed
 
+    async def regrant(self, call_sid: str, nonce: str, at: datetime) -> bool:
+        """A new grant for a call whose stream has ended, when the server itself sends the
+        caller back to the agent (a transfer nobody answered): False unless the call's last
+        grant was used, so a call never holds two grants at once."""
+        stmt = (
+            update(CallStreamRow)
+            .where(CallStreamRow.call_sid == call_sid, CallStreamRow.streamed_at.is_not(None))
+            .values(nonce=nonce, granted_at=at, stream_sid=None, streamed_at=None)
+            .returning(CallStreamRow.id)
+        )
+        try:
+            async with self._engine.begin() as connection:
+                granted = (await connection.execute(stmt)).first() is not None
+        except DATABASE_ERRORS:
+            self._unreachable(call_sid)
+            if call_sid not in self._streamed:
+                return False
+            self._streamed.discard(call_sid)
+            self._granted[call_sid] = nonce
+            return True
+        self._reachable()
+        return granted
+
     def _redeem_in_memory(self, call_sid: str, nonce: str) -> bool:
         """Single use within this process. A grant made in the database before the outage is
         unknown here; the token itself (signed, bound to the call, 60 s) stands in for it."""

@@ -81,6 +81,8 @@ class Speaker(StrEnum):
 
     CALLER = "caller"
     AGENT = "agent"
+    SYSTEM = "system"
+    """What the call did, not what was said: a transfer, the agent ending the call."""
 
 
 class CallInfo(BaseModel):

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from telephony.twilio.destinations import Onward
+
 SAFETY_NET_MESSAGE = (
     "Sorry, we could not continue this call right now. Please call again a little later. Goodbye."
 )
@@ -27,8 +29,11 @@ def clean_text(value: str, max_chars: int) -> str:
     return _NOT_TEXT.sub("", value)[:max_chars]
 
 
-def connect_stream(stream_url: str, parameters: Mapping[str, str]) -> str:
-    """A bidirectional media stream to ``stream_url`` carrying ``parameters``, then a safety net.
+def connect_stream(
+    stream_url: str, parameters: Mapping[str, str], *, fallback: Onward | None = None
+) -> str:
+    """A bidirectional media stream to ``stream_url`` carrying ``parameters``, then a safety net
+    (``fallback``: the route's; else an apology and a hang-up).
 
     Each parameter value is cleaned with `clean_text` and cut to fit Twilio's limit; the names
     are the server's own. Twilio runs what follows ``</Connect>`` only when the stream ends while
@@ -42,7 +47,10 @@ def connect_stream(stream_url: str, parameters: Mapping[str, str]) -> str:
             raise ValueError("a parameter name must be plain text")
         stream.parameter(name=name, value=clean_text(value, MAX_PARAMETER_CHARS - len(name)))
     response.append(connect)
-    _append_safety_net(response)
+    if fallback is not None:
+        fallback.append_to(response)
+    else:
+        _append_safety_net(response)
     return str(response)
 
 

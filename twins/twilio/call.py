@@ -19,6 +19,7 @@ events to the URL in the TwiML (see :mod:`twins.twilio.callbacks`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -33,8 +34,9 @@ from twins.twilio.config import CallConfig, CallStatus
 from twins.twilio.context import Document
 from twins.twilio.control import LineControl, Wake
 from twins.twilio.ending import Ending, build_result, final_status
+from twins.twilio.ids import new_stream_sid
 from twins.twilio.journey import Entry
-from twins.twilio.phase import after_stream, follow_stream, stream_event
+from twins.twilio.phase import after_stream, continuation, follow_stream, stream_event
 from twins.twilio.result import CallResult, EndReason
 from twins.twilio.stream import MediaStream
 from twins.twilio.switchboard import Switchboard
@@ -289,6 +291,24 @@ class SimulatedCall:
         self.answer()
         await after_stream(self, None, failed=True)
         return ending
+
+    async def stream_again(self, document: Document) -> tuple[Document | None, bool]:
+        """A ``<Connect><Stream>`` in TwiML run after the first stream: a new stream (its own
+        StreamSid) on which the caller follows ``return_script``; then what Twilio runs after
+        it (``phase.continuation``)."""
+        spec = document.twiml.stream
+        assert spec is not None
+        cfg = dataclasses.replace(
+            self.config, stream_sid=new_stream_sid(), script=self.config.return_script
+        )
+        self._stream = stream = MediaStream(
+            setup.stream_setup(cfg, spec), setup.caller(cfg), self.timeline, self._clock
+        )
+        self.phase = "stream"
+        outcome = await stream.run()
+        self.phase = "after"
+        await stream_event(self, document, outcome)
+        return await continuation(self, outcome.end_reason, document)
 
     def _stream_started(self) -> None:
         self._streaming.set()

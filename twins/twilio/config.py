@@ -54,6 +54,9 @@ class CallConfig:
     extra_params: Mapping[str, str] = field(default_factory=dict)
     """More webhook form fields (``AnsweredBy``, ``StirVerstat``, ...); they override."""
     script: Sequence[Step] = ()
+    return_script: Sequence[Step] = ()
+    """What the caller does on a second media stream, when TwiML run after the first one
+    connects the call to the application again (a transfer nobody answered, say)."""
     hang_up_at_end: bool = True
     """Hang up when the script runs out; otherwise keep sending silence until the call ends."""
     seed: int = 0

@@ -6,7 +6,7 @@ A :class:`Document` is TwiML with the URL it came from: Twilio resolves relative
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -48,6 +48,9 @@ class CallContext:
     answer: Callable[[], None]
     """Mark the call answered (``<Dial answerOnBridge>`` bridging a call still ringing)."""
     journey: list[Entry] = field(default_factory=list)
+    reconnect: Callable[[Document], Awaitable[tuple[Document | None, bool]]] | None = None
+    """Open a new media stream for a ``<Connect><Stream>`` in ``document``; returns what runs
+    after it, and whether fetching that failed (as ``phase.continuation``)."""
 
     def t(self) -> float:
         """Seconds since the call started."""

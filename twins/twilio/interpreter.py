@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 APPLICATION_ERROR_MESSAGE = "We are sorry, an application error has occurred. Goodbye."
 GATHER_TIMEOUT_S = 5.0
-ONE_STREAM = "the simulator opens one media stream per call"
+ONE_STREAM = "the simulator opens media streams only when asked by its call"
 _Step = Document | Literal["next", "end"]
 
 
@@ -130,9 +130,28 @@ class TwimlRunner:
             return await self._action(verb, document, "enqueue-action", queued.params)
         if name == "Gather":
             return await self._gather(verb)
+        if name == "Connect" and ctx.reconnect is not None and document.twiml.stream is not None:
+            return await self._connect_again(document)
         reason = ONE_STREAM if name == "Connect" else "not simulated"
         ctx.record(Skipped(t=ctx.t(), verb=name, reason=reason))
         return "next"
+
+    async def _connect_again(self, document: Document) -> _Step:
+        """A second ``<Connect><Stream>``: the application takes the call back (Twilio runs a
+        stream verb wherever the TwiML has one); then what follows it runs, as after the first."""
+        reconnect = self.ctx.reconnect
+        assert reconnect is not None
+        found, failed = await reconnect(document)
+        if failed:
+            await self.fail()
+            return "end"
+        if self.ctx.control.interrupted:
+            return "next"  # a REST update's TwiML: the runner takes it
+        last = self.ctx.journey[-1] if self.ctx.journey else None
+        if isinstance(last, HungUp):  # recorded by the continuation
+            self.ended_by = last.by
+            return "end"
+        return found if found is not None else "end"
 
     async def _say(self, verb: Verb) -> None:
         """``<Say>``, ``<Play>`` or ``<Pause>``: keep the line busy for as long as it takes."""

@@ -58,6 +58,8 @@ async def continuation(
 async def follow_stream(call: SimulatedCall, reason: EndReason, document: Document) -> None:
     """The stream ended for ``reason``: run what Twilio runs next, if anything."""
     found, failed = await continuation(call, reason, document)
+    if found is None and not failed and call.control.hung_up is not None:
+        return  # hung up during the stream: the continuation recorded it, nothing runs
     if found is not None or failed or call.control.interrupted:
         await after_stream(call, found, failed=failed)
 
@@ -97,6 +99,7 @@ def context(call: SimulatedCall) -> CallContext:
         call_params=call.params,
         answer=call.answer,
         journey=call.journey,
+        reconnect=call.stream_again,
     )
 
 

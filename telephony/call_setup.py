@@ -1,0 +1,73 @@
+"""Before a call's agent starts: its run configuration and its ADK session, from its route.
+
+The route gives the voice and language (``speech_config``) and the greeting cue; the session is
+created with the route and caller context as state (``routing/context.py``), so that the agent's
+instruction and tools can use them from the first word. A session that exists already (the
+caller came back to the agent after a transfer nobody answered) is kept as it is: the
+conversation goes on in it.
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from google.adk.agents import RunConfig
+from google.adk.sessions import BaseSessionService
+
+from telephony.live.agent import GREETING_CUE
+from telephony.live.models import voiced_run_config
+from telephony.live.sessions import DATABASE_ERRORS
+from telephony.routing import CallerContext, Decision, session_state
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CallSetup:
+    run_config: RunConfig
+    greeting: str
+
+
+def call_setup(decision: Decision, base: RunConfig) -> CallSetup:
+    route = decision.route
+    return CallSetup(
+        run_config=voiced_run_config(base, route.voice, route.language),
+        greeting=f"[{route.greeting}]" if route.greeting else GREETING_CUE,
+    )
+
+
+async def open_session(
+    service: BaseSessionService,
+    decision: Decision,
+    *,
+    app_name: str,
+    user_id: str,
+    session_id: str,
+    direction: str,
+    caller_number: str | None,
+) -> None:
+    """Create the call's session with the route and caller context, unless it exists."""
+    try:
+        existing = await service.get_session(
+            app_name=app_name, user_id=user_id, session_id=session_id
+        )
+        if existing is not None:
+            return
+        earlier = (await service.list_sessions(app_name=app_name, user_id=user_id)).sessions
+    except DATABASE_ERRORS:
+        logger.warning("call %s: earlier calls unknown (session database)", session_id)
+        earlier = []
+    last = max((session.last_update_time for session in earlier), default=None)
+    caller = CallerContext(
+        pseudonym=user_id,
+        direction=direction,
+        number=caller_number,
+        earlier_calls=len(earlier),
+        last_call_at=dt.datetime.fromtimestamp(last, dt.UTC) if last else None,
+    )
+    await service.create_session(
+        app_name=app_name,
+        user_id=user_id,
+        session_id=session_id,
+        state=session_state(decision, caller),
+    )
