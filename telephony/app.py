@@ -23,6 +23,7 @@ from google.adk.models import BaseLlm
 from sqlalchemy.engine import make_url
 
 from telephony import audio, offline
+from telephony.background import alongside
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.live import internals
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with contextlib.AsyncExitStack() as stack:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
+            await stack.enter_async_context(alongside(services.drain.run(), name="drain"))
             app.state.services = services
             yield
 

@@ -57,6 +57,12 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["GREETING_CUE", "Call"]
 
+WIND_UP_CUE = (
+    "[This line has to close now. In one short sentence, tell the caller that you are passing "
+    "them on and say goodbye. Do not ask anything.]"
+)
+"""What the agent is told when the process winds its calls up (the end of a drain)."""
+
 _CLOSE_CODES = {
     EndReason.MODEL_ERROR: CloseCode.INTERNAL_ERROR,
     EndReason.INTERNAL_ERROR: CloseCode.INTERNAL_ERROR,
@@ -118,6 +124,8 @@ class Call:
         self._socket_closed = False
         self._closing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing_line: tuple[int, asyncio.Event] | None = None
+        """Set by ``wind_up``: when the agent was asked for its closing line, and its event."""
 
     # -- the call's life ----------------------------------------------------------------------
 
@@ -145,6 +153,20 @@ class Call:
                 await self._closing
             await self._close_socket(_CLOSE_CODES.get(reason, CloseCode.NORMAL), reason)
         return reason
+
+    async def wind_up(self, grace_s: float) -> None:
+        """End the call for a shutdown without dead air: the agent says one short closing line,
+        which is given ``grace_s`` to be generated and heard, then the stream closes normally
+        and Twilio runs what follows ``</Connect>`` (the fallback). Returns when asked to end."""
+        if self.end_reason is not None:
+            return
+        self._closing_line = (self._now_ms(), asyncio.Event())
+        self._agent.say(WIND_UP_CUE)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                await self._closing_line[1].wait()
+        logger.info("call %s: wound up for a shutdown", self.identity.call_sid)
+        self._end(EndReason.SERVER_SHUTDOWN)
 
     async def _direction(self, work: Callable[[], Awaitable[EndReason]], name: str) -> None:
         """Run one direction; when it ends, for whatever reason, end the call. (``work`` is
@@ -295,6 +317,9 @@ class Call:
         if result.heard_text:
             self._said.append(("You", result.heard_text))
         self._transcript.agent_turn(result)
+        closing = self._closing_line
+        if closing is not None and result.start_ms >= closing[0] and not result.interrupted:
+            closing[1].set()  # the closing line has been heard to its end
 
     async def _send(self, text: str) -> None:
         try:

@@ -1,6 +1,8 @@
 """Settings, read once from the environment and ``.env`` when the app is built."""
 
-from pydantic import Field, SecretStr, field_validator
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/telephony.db"
@@ -59,7 +61,32 @@ class Settings(BaseSettings):
     """Exchange audio with the model's socket directly (see live/link.py); false leaves all of
     it to ADK and google-genai, at several times the CPU per call."""
 
+    drain_budget_s: float = Field(default=900.0, ge=0)
+    """After SIGTERM, how long live calls may go on (new calls get the overflow meanwhile);
+    then each is wound up: the agent says a short line and the caller goes to the fallback."""
+    max_calls: int = Field(default=50, gt=0)
+    """Calls one process carries at once (streams, and webhooks answered whose stream has not
+    started yet); a call beyond it is answered with the overflow."""
+    max_loop_lag_ms: float = Field(default=200.0, gt=0)
+    """New calls get the overflow while the event loop's median lag over the last seconds is
+    above this: the process is out of CPU, and one more call would degrade every call."""
+    overflow: Literal["message", "redirect", "queue"] = "message"
+    """What a caller this process cannot take hears: ``OVERFLOW_MESSAGE`` and a hang-up, or the
+    message and a ``<Dial>`` to ``OVERFLOW_NUMBER``, or the message and ``<Enqueue>`` into
+    ``OVERFLOW_QUEUE``."""
+    overflow_message: str = "All our lines are busy right now. Please call again in a few minutes."
+    overflow_number: str | None = None
+    overflow_queue: str | None = None
+
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _overflow_complete(self) -> "Settings":
+        if self.overflow == "redirect" and not self.overflow_number:
+            raise ValueError("OVERFLOW=redirect needs OVERFLOW_NUMBER")
+        if self.overflow == "queue" and not self.overflow_queue:
+            raise ValueError("OVERFLOW=queue needs OVERFLOW_QUEUE")
+        return self
 
     @field_validator("public_url")
     @classmethod

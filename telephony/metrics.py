@@ -61,6 +61,14 @@ class Metrics:
             now = clock()
             self._lag.append((now, max(0.0, (now - expected) * 1000)))
 
+    def median_lag_ms(self, window_s: float) -> float:
+        """The event loop's median lag over the last ``window_s`` seconds, in ms (0 with no
+        sample yet). A median: one garbage collection is not an overload; a loop late on most
+        of its wake-ups is."""
+        since = self.clock() - window_s
+        recent = sorted(v for t, v in reversed(self._lag) if t >= since)
+        return recent[len(recent) // 2] if recent else 0.0
+
     def snapshot(self, window_s: float, active_calls: int) -> dict[str, Any]:
         since = self.clock() - window_s
         return {

@@ -7,8 +7,10 @@ from google.adk.runners import Runner
 from google.adk.sessions import BaseSessionService
 from starlette.requests import HTTPConnection
 
+from telephony.admission import Admission
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.drain import Drain
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
 from telephony.metrics import Metrics
@@ -39,10 +41,22 @@ class Services:
     one stream per call in the whole deployment."""
     streams: StreamLedger = field(init=False)
     """Which calls were given a stream token and which used it, in the shared database."""
+    admission: Admission = field(init=False)
+    """Whether this process takes a new call (capacity, event-loop lag, draining)."""
+    drain: Drain = field(init=False)
+    """The shutdown that lets live calls finish (begun by ``serve`` on SIGTERM)."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.streams = StreamLedger(self.store.engine)
+        settings = self.settings
+        self.admission = Admission(
+            max_calls=settings.max_calls,
+            max_loop_lag_ms=settings.max_loop_lag_ms,
+            loop_lag_ms=self.metrics.median_lag_ms,
+            stream_wait_s=settings.stream_token_ttl_s,
+        )
+        self.drain = Drain(self.admission, self.calls, settings.drain_budget_s)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

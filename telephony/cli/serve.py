@@ -1,17 +1,25 @@
 """``python -m telephony serve``: the production server, and the process-wide tuning it owns."""
 
+import asyncio
 import contextlib
 import gc
+import logging
+import signal
 from collections.abc import AsyncIterator
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.supervisors import Multiprocess
 
 from telephony.app import create_app
+from telephony.background import alongside
 from telephony.config import Settings
 from telephony.connections import ConnectionLimits
+from telephony.drain import Drain
 from telephony.server import configure_logging, uvicorn_config
+
+logger = logging.getLogger(__name__)
 
 STARTUP_FAILURE = 3
 GC_THRESHOLDS = (5_000, 50, 100)
@@ -54,7 +62,8 @@ def connection_limits(settings: Settings) -> ConnectionLimits:
 
 def serving_app() -> FastAPI:
     """The app as a server process runs it: settings from the environment, and, once the app
-    has started, the garbage collector tuned for a process that carries calls."""
+    has started, the garbage collector tuned for a process that carries calls and SIGTERM
+    taken over to drain the calls before the server stops."""
     app = create_app()
     started = app.router.lifespan_context
 
@@ -62,7 +71,8 @@ def serving_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with started(app):
             calm_the_garbage_collector()
-            yield
+            async with draining_on_sigterm(app.state.services.drain):
+                yield
 
     app.router.lifespan_context = lifespan
     return app
@@ -80,3 +90,40 @@ def calm_the_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+@contextlib.asynccontextmanager
+async def draining_on_sigterm(drain: Drain) -> AsyncIterator[None]:
+    """While the block runs, the first SIGTERM begins ``drain`` instead of stopping the server.
+
+    uvicorn's own handler (installed before the app starts) stops the server at once: it is
+    kept, and called when the drain has finished, or on a second SIGTERM. So the process exits
+    as uvicorn makes it exit, SIGTERM re-raised included. SIGINT (Ctrl-C) still stops at once.
+    """
+    server_handler = signal.getsignal(signal.SIGTERM)
+    if not callable(server_handler):  # not under a server that stops on SIGTERM: nothing to do
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    signalled = False
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        nonlocal signalled
+        if signalled:
+            logger.warning("second SIGTERM: stopping now, live calls go to their fallback")
+            server_handler(signum, frame)
+            return
+        signalled = True
+        loop.call_soon_threadsafe(drain.begin)
+
+    async def stop_when_drained() -> None:
+        await drain.finished()
+        signal.signal(signal.SIGTERM, server_handler)
+        server_handler(signal.SIGTERM, None)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        async with alongside(stop_when_drained(), name="stop when drained"):
+            yield
+    finally:
+        signal.signal(signal.SIGTERM, server_handler)

@@ -66,9 +66,26 @@ async def metrics(
     return app.metrics.snapshot(window_s, active_calls=len(app.calls))
 
 
+@router.get("/readyz")
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: whether this process should be sent new calls. A 503 once it drains for a
+    shutdown (its live calls go on: liveness is ``/healthz``) or when what is written cannot be
+    kept; not when it is only full (a full process answers new calls with the overflow, which
+    is what a caller should hear if every instance is full)."""
+    app = services(request)
+    body: dict[str, Any] = {"status": "ready", "calls": len(app.calls)}
+    if app.drain.begun:
+        return JSONResponse(body | {"status": "draining"}, status_code=503)
+    problem = app.store.problem()
+    if problem is not None:
+        return JSONResponse(body | {"status": "failing", "reason": problem}, status_code=503)
+    return JSONResponse(body)
+
+
 @router.get("/healthz")
 async def health(request: Request) -> JSONResponse:
-    """Liveness, and how many calls this process is carrying.
+    """Liveness, and how many calls this process is carrying (draining or not: a draining
+    process is alive, and must not be restarted while its calls finish).
 
     A 503 with a ``reason`` when what is written cannot be kept (the SQLite file was deleted or
     replaced): that needs an operator. A database that only does not answer fails nothing here

@@ -66,10 +66,12 @@ async def media_stream(websocket: WebSocket) -> None:
     try:
         await _admit(handshake.start, app)
     except SecurityError as exc:
+        app.admission.started(handshake.start.call_sid)  # refused: it holds no place now
         logger.warning("closing a media stream: %s", exc)
         await websocket.close(CloseCode.POLICY_VIOLATION, "refused")
         return
     except StorageError:
+        app.admission.started(handshake.start.call_sid)
         logger.exception(
             "call %s: closing its media stream: admission could not be checked",
             handshake.start.call_sid,
@@ -126,6 +128,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     try:
         runner = app.runner(agent)
     except NotConfiguredError:
+        app.admission.started(start.call_sid)
         logger.exception("call %s: cannot load agent", start.call_sid)
         await websocket.close(CloseCode.POLICY_VIOLATION, "no agent")
         return
@@ -161,6 +164,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
+    app.admission.started(start.call_sid)  # counted as live from now on, no longer pending
     logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
     try:
         async with asyncio.TaskGroup() as group:

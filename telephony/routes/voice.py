@@ -24,7 +24,7 @@ from telephony.routing import route_call
 from telephony.services import Services, services
 from telephony.transcripts import CallDirection, CallStatus
 from telephony.twilio.forms import CallForm, parse_call_form
-from telephony.twilio.twiml import connect_stream, safety_net
+from telephony.twilio.twiml import Overflow, connect_stream, overflow, safety_net
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,11 @@ async def voice(request: Request) -> Response:
     app = services(request)
     form = await _call_form(request, app, "/twilio/voice")
     call_sid = form.call_sid
+    refusal = app.admission.refusal(len(app.calls))
+    if refusal is not None:
+        logger.warning("call %s: answered with the overflow (%s)", call_sid, refusal)
+        await _record_status(app, form)
+        return Response(overflow(overflow_for(app, form)), media_type=_TWIML)
     token = app.tokens.mint(call_sid, form.account_sid)
     try:
         granted = await app.streams.grant(call_sid, token.nonce, datetime.now(UTC))
@@ -61,6 +66,7 @@ async def voice(request: Request) -> Response:
         app.settings.default_agent, to_number=form.to_number, from_number=form.from_number
     )
     await _record_status(app, form)
+    app.admission.answered(call_sid)
     twiml = connect_stream(
         stream_url(app, request),
         {
@@ -73,6 +79,17 @@ async def voice(request: Request) -> Response:
     )
     logger.info("call %s: answering with agent %s", call_sid, route.agent)
     return Response(twiml, media_type=_TWIML)
+
+
+def overflow_for(app: Services, form: CallForm) -> Overflow:
+    """Where a call this process cannot take goes (the same for every call, from the settings)."""
+    del form  # the call's route will choose, once routes carry their own overflow
+    settings = app.settings
+    return Overflow(
+        message=settings.overflow_message,
+        dial=settings.overflow_number if settings.overflow == "redirect" else None,
+        enqueue=settings.overflow_queue if settings.overflow == "queue" else None,
+    )
 
 
 @router.post("/status")
