@@ -49,13 +49,19 @@ class Admission:
     _pending: dict[str, float] = field(default_factory=dict)
     """Calls answered with a stream that has not started, with when their place is given back."""
 
-    def refusal(self, live_calls: int) -> Refusal | None:
-        """Why a new call must go to the overflow now, or None to take it. A refusal is
-        counted."""
+    def take(self, call_sid: str, live_calls: int) -> Refusal | None:
+        """Hold a place for ``call_sid`` until its stream starts, or say why it must go to the
+        overflow (a refusal is counted). Decided and held in one step, with no ``await`` in
+        between: concurrent webhooks cannot all see the same free place. A call that already
+        holds one (a retried webhook) keeps it."""
+        if call_sid in self._pending:
+            return None
         reason = self._why_not(live_calls)
         if reason is not None:
             self.refused[reason] += 1
-        return reason
+            return reason
+        self._pending[call_sid] = self.clock() + self.stream_wait_s
+        return None
 
     def _why_not(self, live_calls: int) -> Refusal | None:
         if self.draining:
@@ -66,12 +72,9 @@ class Admission:
             return Refusal.LOOP_LAG
         return None
 
-    def answered(self, call_sid: str) -> None:
-        """The call was answered with a stream: hold its place until the stream starts."""
-        self._pending[call_sid] = self.clock() + self.stream_wait_s
-
-    def started(self, call_sid: str) -> None:
-        """The call's stream started (it counts as live from now on), or was refused."""
+    def release(self, call_sid: str) -> None:
+        """``call_sid`` no longer needs its held place: its stream started (it counts as live
+        from now on), was refused, or will never be opened."""
         self._pending.pop(call_sid, None)
 
     @property

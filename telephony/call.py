@@ -90,6 +90,7 @@ class Call:
         direct_line: bool = True,
         clock: Callable[[], float] = time.monotonic,
         on_barge_in: Callable[[float], None] | None = None,
+        on_reply: Callable[[float], None] | None = None,
     ) -> None:
         self.identity = identity
         self.stats = CallStats()
@@ -124,6 +125,9 @@ class Call:
         self._socket_closed = False
         self._closing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._on_reply = on_reply
+        self._caller_stopped_at: float | None = None
+        """When the caller last stopped speaking, until the agent's next audio went out."""
         self._closing_line: tuple[int, asyncio.Event] | None = None
         """Set by ``wind_up``: when the agent was asked for its closing line, and its event."""
 
@@ -255,7 +259,10 @@ class Call:
         was_speaking = speech.speaking
         onset = speech.feed(pcm, len(ulaw) * 1000 / TWILIO_RATE, voice.echo_dbfs)
         if was_speaking and not speech.speaking:
-            self._watch.caller_stopped(self._clock(), speech.spoke_ms)
+            now = self._clock()
+            # A reply still playing is not an answer to this: only a quiet line is timed.
+            self._caller_stopped_at = None if voice.playing else now
+            self._watch.caller_stopped(now, speech.spoke_ms)
         if onset and voice.playing and not voice.generating:
             # The caller talks over the rest of a reply the model has finished generating: the
             # model may not interrupt itself for that, so the call stops playback itself.
@@ -284,6 +291,8 @@ class Call:
                 # short, as ADK orders them (a queue put: `clear` still leaves at once).
                 self._store_caller_turn(self._now_ms())
                 await voice.barge_in()
+            if message.audio and self._caller_stopped_at is not None:
+                self._replied(self._caller_stopped_at)
             for chunk in message.audio:
                 await voice.play(chunk)
             if message.output_text:
@@ -298,6 +307,12 @@ class Call:
                 await voice.turn_complete()
         except _CallerGone:
             self._end(EndReason.CONNECTION_LOST)
+
+    def _replied(self, caller_stopped_at: float) -> None:
+        """The agent's first audio after the caller stopped speaking is going out."""
+        self._caller_stopped_at = None
+        if self._on_reply is not None:
+            self._on_reply(self._clock() - caller_stopped_at)
 
     async def _model_connection_ended(self) -> None:
         """A connection of the model ended (``goAway``, a drop, a hand-over to another agent):

@@ -66,12 +66,11 @@ async def media_stream(websocket: WebSocket) -> None:
     try:
         await _admit(handshake.start, app)
     except SecurityError as exc:
-        app.admission.started(handshake.start.call_sid)  # refused: it holds no place now
         logger.warning("closing a media stream: %s", exc)
         await websocket.close(CloseCode.POLICY_VIOLATION, "refused")
         return
     except StorageError:
-        app.admission.started(handshake.start.call_sid)
+        app.admission.release(handshake.start.call_sid)
         logger.exception(
             "call %s: closing its media stream: admission could not be checked",
             handshake.start.call_sid,
@@ -128,7 +127,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     try:
         runner = app.runner(agent)
     except NotConfiguredError:
-        app.admission.started(start.call_sid)
+        app.admission.release(start.call_sid)
         logger.exception("call %s: cannot load agent", start.call_sid)
         await websocket.close(CloseCode.POLICY_VIOLATION, "no agent")
         return
@@ -160,11 +159,13 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=app.metrics.barge_in,
+        on_reply=app.metrics.reply,
     )
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
-    app.admission.started(start.call_sid)  # counted as live from now on, no longer pending
+    app.admission.release(start.call_sid)  # counted as live from now on, no longer pending
+    app.metrics.call_started()
     logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
     try:
         async with asyncio.TaskGroup() as group:
@@ -173,7 +174,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     finally:
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
-        app.metrics.call_ended(call.stats)
+        app.metrics.call_ended(call.stats, str(call.end_reason or "unknown"))
     logger.info(
         "call %s: ended (%s); %d frames in, %d media out, %d bad messages",
         start.call_sid,

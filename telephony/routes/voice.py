@@ -45,15 +45,17 @@ async def voice(request: Request) -> Response:
     app = services(request)
     form = await _call_form(request, app, "/twilio/voice")
     call_sid = form.call_sid
-    refusal = app.admission.refusal(len(app.calls))
+    refusal = app.admission.take(call_sid, len(app.calls))
     if refusal is not None:
         logger.warning("call %s: answered with the overflow (%s)", call_sid, refusal)
+        app.metrics.refused(refusal)
         await _record_status(app, form)
         return Response(overflow(overflow_for(app, form)), media_type=_TWIML)
     token = app.tokens.mint(call_sid, form.account_sid)
     try:
         granted = await app.streams.grant(call_sid, token.nonce, datetime.now(UTC))
     except StorageError:
+        app.admission.release(call_sid)
         logger.exception("call %s: could not record its stream grant; no stream", call_sid)
         return Response(safety_net(), media_type=_TWIML)
     if not granted:
@@ -66,7 +68,6 @@ async def voice(request: Request) -> Response:
         app.settings.default_agent, to_number=form.to_number, from_number=form.from_number
     )
     await _record_status(app, form)
-    app.admission.answered(call_sid)
     twiml = connect_stream(
         stream_url(app, request),
         {
