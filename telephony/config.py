@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     overflow_number: str | None = None
     overflow_queue: str | None = None
 
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
+    """Serve the Prometheus metrics on this port (at ``/metrics``) instead of the main port's
+    ``/metrics/prometheus``: keep them off the public listener. Neither needs a token."""
+    metrics_host: str = "0.0.0.0"
+    """Where ``METRICS_PORT`` listens: every interface, as the scraper runs elsewhere."""
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -4,12 +4,16 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 from uvicorn.supervisors import Multiprocess
 
 from telephony.app import create_app
@@ -17,6 +21,7 @@ from telephony.background import alongside
 from telephony.config import Settings
 from telephony.connections import ConnectionLimits
 from telephony.drain import Drain
+from telephony.exposition import MULTIPROC_DIR_ENV, Exposition, multiprocess_dir
 from telephony.server import configure_logging, uvicorn_config
 
 logger = logging.getLogger(__name__)
@@ -44,7 +49,8 @@ def run(host: str, port: int, workers: int = 1) -> int:
         limits=connection_limits(settings),
     )
     if workers > 1:
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        with shared_metrics(settings):
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
         return 0
     server = uvicorn.Server(config)
     server.run()
@@ -71,8 +77,10 @@ def serving_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with started(app):
             calm_the_garbage_collector()
-            async with draining_on_sigterm(app.state.services.drain):
-                yield
+            services = app.state.services
+            with own_metrics_port(services.settings, services.metrics.exposition):
+                async with draining_on_sigterm(services.drain):
+                    yield
 
     app.router.lifespan_context = lifespan
     return app
@@ -127,3 +135,47 @@ async def draining_on_sigterm(drain: Drain) -> AsyncIterator[None]:
             yield
     finally:
         signal.signal(signal.SIGTERM, server_handler)
+
+
+@contextlib.contextmanager
+def shared_metrics(settings: Settings) -> Iterator[None]:
+    """Workers write their metrics to one directory (``prometheus_client``'s multiprocess
+    mode: set before they start, so that they load the library in that mode), a fresh one
+    unless ``PROMETHEUS_MULTIPROC_DIR`` names one; with ``METRICS_PORT``, this process (the
+    supervisor) serves every worker's metrics, added up, on it."""
+    with contextlib.ExitStack() as stack:
+        directory = multiprocess_dir()
+        if directory is None:
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="metrics-"))
+            os.environ[MULTIPROC_DIR_ENV] = directory
+        if settings.metrics_port is not None:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            stack.enter_context(_metrics_server(settings, registry))
+        yield
+
+
+@contextlib.contextmanager
+def own_metrics_port(settings: Settings, exposition: Exposition) -> Iterator[None]:
+    """With ``METRICS_PORT`` and one process, the app's process serves its metrics there (with
+    workers, their supervisor does: see ``shared_metrics``)."""
+    if settings.metrics_port is None or multiprocess_dir() is not None:
+        yield
+        return
+    with _metrics_server(settings, exposition.registry):
+        yield
+
+
+@contextlib.contextmanager
+def _metrics_server(settings: Settings, registry: CollectorRegistry) -> Iterator[None]:
+    assert settings.metrics_port is not None
+    server, thread = start_http_server(
+        settings.metrics_port, addr=settings.metrics_host, registry=registry
+    )
+    logger.info("Prometheus metrics on port %d (/metrics)", settings.metrics_port)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -5,10 +5,11 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from telephony.errors import StorageError
+from telephony.exposition import CONTENT_TYPE
 from telephony.metrics import RETENTION_S
 from telephony.services import services
 from telephony.twilio.sids import CALL_SID
@@ -64,6 +65,17 @@ async def metrics(
     """
     app = services(request)
     return app.metrics.snapshot(window_s, active_calls=len(app.calls))
+
+
+@router.get("/metrics/prometheus")
+async def prometheus(request: Request) -> Response:
+    """The metrics in Prometheus's text format, for a scraper: counts and timings only, no
+    personal data, so no token. A 404 when ``METRICS_PORT`` serves them on a port of their own
+    (this listener is the public one)."""
+    app = services(request)
+    if app.settings.metrics_port is not None:
+        raise HTTPException(status_code=404, detail="metrics are served on METRICS_PORT")
+    return Response(app.metrics.exposition.scrape(), media_type=CONTENT_TYPE)
 
 
 @router.get("/readyz")
