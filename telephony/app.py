@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     (the way ``uvicorn --factory`` builds it), and logging is set up unless it already is."""
     if settings is None:
         settings = Settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

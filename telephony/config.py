@@ -84,7 +84,13 @@ class Settings(BaseSettings):
     metrics_host: str = "0.0.0.0"
     """Where ``METRICS_PORT`` listens: every interface, as the scraper runs elsewhere."""
 
+    otel_exporter_otlp_endpoint: str | None = None
+    """An OTLP/HTTP collector (e.g. ``http://otel-collector:4318``): ``serve`` then exports a
+    trace per call (the call's span, ADK's spans under it). Unset: no tracing."""
+
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object a line, with the call's SID and trace id (no personal data)."""
 
     @model_validator(mode="after")
     def _overflow_complete(self) -> "Settings":

@@ -23,6 +23,7 @@ from telephony.connections import ConnectionLimits
 from telephony.drain import Drain
 from telephony.exposition import MULTIPROC_DIR_ENV, Exposition, multiprocess_dir
 from telephony.server import configure_logging, uvicorn_config
+from telephony.tracing import install_exporter
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def run(host: str, port: int, workers: int = 1) -> int:
     database. Twilio keeps each call on one WebSocket, so a call never moves between workers.
     """
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     config = uvicorn_config(
         "telephony.cli.serve:serving_app",
         host=host,
@@ -78,7 +79,10 @@ def serving_app() -> FastAPI:
         async with started(app):
             calm_the_garbage_collector()
             services = app.state.services
-            with own_metrics_port(services.settings, services.metrics.exposition):
+            with (
+                own_metrics_port(services.settings, services.metrics.exposition),
+                exporting_traces(services.settings),
+            ):
                 async with draining_on_sigterm(services.drain):
                     yield
 
@@ -179,3 +183,18 @@ def _metrics_server(settings: Settings, registry: CollectorRegistry) -> Iterator
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextlib.contextmanager
+def exporting_traces(settings: Settings) -> Iterator[None]:
+    """With ``OTEL_EXPORTER_OTLP_ENDPOINT``, this process exports its traces there (each worker
+    its own); what is batched is flushed when the server stops."""
+    if settings.otel_exporter_otlp_endpoint is None:
+        yield
+        return
+    provider = install_exporter(settings.otel_exporter_otlp_endpoint)
+    logger.info("exporting traces over OTLP/HTTP")
+    try:
+        yield
+    finally:
+        provider.shutdown()

@@ -23,9 +23,11 @@ from telephony.call import Call
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
+from telephony.logcontext import about_call
 from telephony.ports import CallIdentity, CallLimits
 from telephony.routes.voice import parse_direction, stream_url
 from telephony.services import Services, services
+from telephony.tracing import call_ended, call_span
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
 from telephony.twilio.protocol import Connected, Start, message_too_large, parse_inbound
@@ -168,9 +170,11 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     app.metrics.call_started()
     logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
     try:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(writer.run())
-            reason = await call.run()
+        with about_call(start.call_sid), call_span(start.call_sid, agent) as span:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(writer.run())
+                reason = await call.run()
+            call_ended(span, reason)
     finally:
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
