@@ -2,6 +2,7 @@
 
 import hmac
 import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -12,6 +13,7 @@ from telephony.errors import StorageError
 from telephony.exposition import CONTENT_TYPE
 from telephony.metrics import RETENTION_S
 from telephony.services import services
+from telephony.transcripts.registry import live_calls
 from telephony.twilio.sids import CALL_SID
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,30 @@ async def transcript(call_sid: str, request: Request) -> dict[str, Any]:
     if found is None:
         raise HTTPException(status_code=404, detail="no such call")
     return found.model_dump(mode="json")
+
+
+@router.get("/calls/live", dependencies=[Depends(require_api_token)])
+async def calls_live(request: Request) -> dict[str, Any]:
+    """The calls in progress in the whole deployment, each with the instance carrying it."""
+    app = services(request)
+    store = app.store
+    try:
+        found = await live_calls(store.engine, datetime.now(UTC))
+    except StorageError as exc:
+        logger.exception("could not read the live calls")
+        raise HTTPException(status_code=503, detail="the call registry is unavailable") from exc
+    return {
+        "instance": store.instance_id,
+        "calls": [
+            {
+                "call_sid": call.call_sid,
+                "instance": call.instance_id,
+                "agent": call.agent,
+                "started_at": call.started_at.isoformat() if call.started_at else None,
+            }
+            for call in found
+        ],
+    }
 
 
 @router.get("/metrics", dependencies=[Depends(require_api_token)])
