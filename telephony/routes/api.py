@@ -1,5 +1,6 @@
 """The REST API over stored calls. Transcripts are personal data: a bearer token is required."""
 
+import asyncio
 import hmac
 import logging
 from datetime import UTC, datetime
@@ -90,7 +91,8 @@ async def metrics(
     above 0 and at most the samples' retention (15 minutes); anything else is a 422.
     """
     app = services(request)
-    return app.metrics.snapshot(window_s, active_calls=len(app.calls))
+    tasks = {"tasks": len(asyncio.all_tasks())}  # a leak shows as a count that keeps growing
+    return app.metrics.snapshot(window_s, active_calls=len(app.calls)) | tasks
 
 
 @router.get("/metrics/prometheus")
