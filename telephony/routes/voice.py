@@ -11,6 +11,10 @@ a CallSid already answered, a replay of a captured request or a retry, is answer
 with the safety net alone: an apology and a hang-up, no stream, no token. That answer goes to
 whoever sent the request; if it is Twilio retrying, the caller hears an apology rather than
 Twilio's "application error", and either way nothing can open a second stream.
+
+Before any of that, the process decides whether it can take the call (``admission.py``): full,
+out of CPU or draining for a shutdown, it answers with the overflow (``overflow_for``: a
+message, another number or a queue) and no stream, rather than degrade the calls it carries.
 """
 
 import logging
