@@ -58,10 +58,14 @@ class ServerProcesses:
         return process, wait_healthy(self.base_url, process)
 
     def stop_all(self) -> None:
+        """SIGTERM whatever still runs, wait for it, and close every output pipe (a pipe nobody
+        reads would also block a server that logs more than it holds)."""
         for process in self.started:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            if process.stdout is not None and not process.stdout.closed:
+                process.communicate(timeout=30)
+            process.wait(timeout=30)
 
 
 @pytest.fixture
