@@ -182,3 +182,29 @@ async def test_a_draining_process_is_not_ready_and_answers_new_calls_with_the_ov
     assert [verb.name for verb in twiml.verbs] == ["Say", "Hangup"]
     # No call was waiting: the drain is over at once.
     await asyncio.wait_for(call_server.services.drain.finished(), timeout=10)
+
+
+async def test_a_second_sigterm_stops_at_once_and_the_live_call_goes_to_its_fallback(
+    tmp_path: Path, server_process: ServerProcesses
+) -> None:
+    base_url = server_process.base_url
+    process, _ = await asyncio.to_thread(
+        server_process.start,
+        [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"],
+        PORT=server_process.port,
+        PUBLIC_URL=base_url,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'twice.db'}",
+    )
+    script = (WaitForGreeting(timeout=30), Silence(90), Hangup())
+    call = asyncio.create_task(SimulatedCall(call_config(base_url, script, 0)).run())
+    await wait_for_live_calls(base_url, 1, process)
+    process.send_signal(signal.SIGTERM)
+    await wait_for_status(base_url, "/readyz", 503)
+    assert process.poll() is None, "the first SIGTERM drains"
+    process.send_signal(signal.SIGTERM)
+    result = await asyncio.wait_for(call, timeout=60)
+    await asyncio.to_thread(process.communicate, timeout=60)
+    assert result.end_reason is SimEnd.SERVER_CLOSED
+    assert [verb.name for verb in result.next_verbs] == ["Say", "Hangup"], "not a cut line"
+    assert process.returncode in (0, -signal.SIGTERM)
