@@ -4,6 +4,11 @@ Run ``python bench/calls.py`` (a ramp of 1, 25, 50, 100, 200, 400 calls, 30 s ea
 ``--quick`` (1 and 10 calls, 12 s each, under a minute), ``--steps 1,25,50``, ``--duration S``;
 ``--server-env NAME=VALUE`` passes a setting to the server, ``--no-stop`` runs every step,
 ``--pin`` gives the server a CPU of its own (the peers share the others).
+``--capacity N`` measures admission control instead of the ramp: the server is given
+``MAX_CALLS=N`` and two steps run, N calls (the unloaded figures) then 2N calls, of which N
+should be refused at the webhook with the overflow; the summary compares the admitted calls'
+p99 latencies at 2N with those at N and gives the slowest overflow answer. Without it the
+server's admission limits are lifted, so that the ramp finds what one process carries.
 Results: one table on standard output and a JSON file (``bench/results/`` by default, ``--json``).
 
 Four processes, so that the peers' CPU is not charged to the server:
@@ -113,7 +118,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-stop", action="store_true", help="run every step even when the server falls behind"
     )
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        metavar="N",
+        help="admission control: MAX_CALLS=N on the server, steps N and 2N (see above)",
+    )
     args = parser.parse_args(argv)
+    if args.capacity is not None:
+        if args.capacity < 1:
+            parser.error("--capacity wants a positive number of calls")
+        args.steps = args.steps or (args.capacity, 2 * args.capacity)
+        args.no_stop = True
     if args.steps is None:
         args.steps = QUICK_STEPS if args.quick else FULL_STEPS
     if args.duration is None:
@@ -145,6 +161,47 @@ def stop_reason(row: StepResult) -> str | None:
     return None
 
 
+UNLIMITED_CALLS = 1_000_000
+UNLIMITED_LAG_MS = 1e9
+
+
+def admission_env(capacity: int | None) -> dict[str, str]:
+    """The server's admission settings: ``capacity`` calls, or no limit for the ramp."""
+    if capacity is None:
+        return {"MAX_CALLS": str(UNLIMITED_CALLS), "MAX_LOOP_LAG_MS": str(UNLIMITED_LAG_MS)}
+    return {"MAX_CALLS": str(capacity)}
+
+
+def overload_summary(rows: list[StepResult], capacity: int) -> str:
+    """Admitted calls at twice the capacity against the unloaded figures, and the refusals."""
+    by_calls = {row.calls: row for row in rows}
+    unloaded, loaded = by_calls.get(capacity), by_calls.get(2 * capacity)
+    if unloaded is None or loaded is None:
+        return "overload: the two steps did not both run"
+    lines = [f"overload at {2 * capacity} calls, capacity {capacity}:"]
+    lines.append(
+        f"  admitted {loaded.calls_ok}, refused with the overflow {loaded.refused}, "
+        f"failed {loaded.calls_failed}"
+    )
+    for name, a, b in (
+        ("up p99", unloaded.up.p99, loaded.up.p99),
+        ("down p99", unloaded.down.p99, loaded.down.p99),
+        ("reply p99", unloaded.reply.p99, loaded.reply.p99),
+        (
+            "interrupted->clear p99",
+            unloaded.interrupted_to_clear.p99,
+            loaded.interrupted_to_clear.p99,
+        ),
+    ):
+        ratio = "-" if a is None or b is None or a == 0 else f"{b / a:.2f}x"
+        lines.append(f"  {name}: unloaded {_num(a)} ms, at 2x {_num(b)} ms ({ratio})")
+    lines.append(
+        f"  overflow answered in p50 {_num(loaded.overflow_ms.p50)} ms,"
+        f" p99 {_num(loaded.overflow_ms.p99)} ms, max {_num(loaded.overflow_max_ms)} ms"
+    )
+    return "\n".join(lines)
+
+
 def git_commit() -> str:
     try:
         commit = subprocess.run(
@@ -168,7 +225,7 @@ def git_commit() -> str:
 
 async def run(args: argparse.Namespace) -> int:
     started = datetime.datetime.now(datetime.UTC)
-    extra_env = dict(item.split("=", 1) for item in args.server_env)
+    extra_env = admission_env(args.capacity) | dict(item.split("=", 1) for item in args.server_env)
     rows: list[StepResult] = []
     meta_idle: dict[str, float] = {}
     stopped: str | None = None
@@ -203,7 +260,7 @@ async def run(args: argparse.Namespace) -> int:
                 )
                 rows.append(row)
                 print(
-                    f"  {row.calls_ok}/{calls} ok, added p99 up/down"
+                    f"  {row.calls_ok}/{calls} ok ({row.refused} refused), added p99 up/down"
                     f" {_num(row.added_up_p99)}/{_num(row.added_down_p99)} ms,"
                     f" server CPU {_num(row.server_cpu_percent)}%"
                     f" ({time.monotonic() - began:.0f} s)",
@@ -232,6 +289,8 @@ async def run(args: argparse.Namespace) -> int:
                 worker.stop()
     print()
     print(render(rows, stopped))
+    if args.capacity is not None:
+        print(overload_summary(rows, args.capacity))
     path = args.json or ROOT / "bench" / "results" / f"calls-{started:%Y%m%dT%H%M%S}.json"
     meta: dict[str, Any] = {
         "commit": git_commit(),

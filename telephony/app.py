@@ -27,6 +27,7 @@ from google.adk.models import BaseLlm
 from sqlalchemy.engine import make_url
 
 from telephony import audio, offline
+from telephony.background import alongside
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.live import internals
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     (the way ``uvicorn --factory`` builds it), and logging is set up unless it already is."""
     if settings is None:
         settings = Settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await stack.enter_async_context(services.metrics.monitoring())
             await stack.enter_async_context(services.feed.running())
             await stack.enter_async_context(services.outbound.running())
+            await stack.enter_async_context(alongside(services.drain.run(), name="drain"))
             app.state.services = services
             yield
 

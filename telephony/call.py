@@ -64,6 +64,12 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["GREETING_CUE", "Call"]
 
+WIND_UP_CUE = (
+    "[This line has to close now. In one short sentence, tell the caller that you are passing "
+    "them on and say goodbye. Do not ask anything.]"
+)
+"""What the agent is told when the process winds its calls up (the end of a drain)."""
+
 _CLOSE_CODES = {
     EndReason.MODEL_ERROR: CloseCode.INTERNAL_ERROR,
     EndReason.INTERNAL_ERROR: CloseCode.INTERNAL_ERROR,
@@ -96,6 +102,7 @@ class Call:
         control: CallController | None = None,
         keypad: Keypad | None = None,
         silence: SilencePolicy | None = None,
+        on_reply: Callable[[float], None] | None = None,
     ) -> None:
         self.identity = identity
         self._opening = opening
@@ -169,6 +176,11 @@ class Call:
         self._socket_closed = False
         self._closing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._on_reply = on_reply
+        self._caller_stopped_at: float | None = None
+        """When the caller last stopped speaking, until the agent's next audio went out."""
+        self._closing_line: tuple[int, asyncio.Event] | None = None
+        """Set by ``wind_up``: when the agent was asked for its closing line, and its event."""
 
     # -- the call's life ----------------------------------------------------------------------
 
@@ -206,6 +218,20 @@ class Call:
                 await self._closing
             await self._close_socket(_CLOSE_CODES.get(reason, CloseCode.NORMAL), reason)
         return reason
+
+    async def wind_up(self, grace_s: float) -> None:
+        """End the call for a shutdown without dead air: the agent says one short closing line,
+        which is given ``grace_s`` to be generated and heard, then the stream closes normally
+        and Twilio runs what follows ``</Connect>`` (the fallback). Returns when asked to end."""
+        if self.end_reason is not None:
+            return
+        self._closing_line = (self._now_ms(), asyncio.Event())
+        self._agent.say(WIND_UP_CUE)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace_s):
+                await self._closing_line[1].wait()
+        logger.info("call %s: wound up for a shutdown", self.identity.call_sid)
+        self._end(EndReason.SERVER_SHUTDOWN)
 
     async def _direction(self, work: Callable[[], Awaitable[EndReason]], name: str) -> None:
         """Run one direction; when it ends, for whatever reason, end the call. (``work`` is
@@ -334,7 +360,10 @@ class Call:
         if onset:
             self._caller.caller_spoke()
         if was_speaking and not speech.speaking:
-            self._watch.caller_stopped(self._clock(), speech.spoke_ms)
+            now = self._clock()
+            # A reply still playing is not an answer to this: only a quiet line is timed.
+            self._caller_stopped_at = None if voice.playing else now
+            self._watch.caller_stopped(now, speech.spoke_ms)
         if onset and voice.playing and not voice.generating:
             # The caller talks over the rest of a reply the model has finished generating: the
             # model may not interrupt itself for that, so the call stops playback itself.
@@ -367,6 +396,8 @@ class Call:
                 await voice.barge_in()
             if message.audio:
                 self._watch.spoke(self._clock())
+            if message.audio and self._caller_stopped_at is not None:
+                self._replied(self._caller_stopped_at)
             for chunk in message.audio:
                 await voice.play(chunk)
             if message.output_text:
@@ -386,6 +417,12 @@ class Call:
                 await voice.turn_complete()
         except _CallerGone:
             self._end(EndReason.CONNECTION_LOST)
+
+    def _replied(self, caller_stopped_at: float) -> None:
+        """The agent's first audio after the caller stopped speaking is going out."""
+        self._caller_stopped_at = None
+        if self._on_reply is not None:
+            self._on_reply(self._clock() - caller_stopped_at)
 
     async def _model_connection_ended(self) -> None:
         """A connection of the model ended (``goAway``, a drop, a hand-over to another agent):
@@ -418,6 +455,9 @@ class Call:
         self._transcript.agent_turn(result)
         for observer in self.turn_observers:
             observer(result)
+        closing = self._closing_line
+        if closing is not None and result.start_ms >= closing[0] and not result.interrupted:
+            closing[1].set()  # the closing line has been heard to its end
 
     async def _send(self, text: str) -> None:
         try:

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, Json, SecretStr, field_validator
+from pydantic import Field, Json, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/telephony.db"
@@ -114,8 +114,44 @@ class Settings(BaseSettings):
     is not available or not wanted (it is billed per call)."""
     amd_timeout_s: float = Field(default=8.0, gt=0)
     """How long an outbound call listens for the answering machine detection result."""
+    drain_budget_s: float = Field(default=900.0, ge=0)
+    """After SIGTERM, how long live calls may go on (new calls get the overflow meanwhile);
+    then each is wound up: the agent says a short line and the caller goes to the fallback."""
+    max_calls: int = Field(default=50, gt=0)
+    """Calls one process carries at once (streams, and webhooks answered whose stream has not
+    started yet); a call beyond it is answered with the overflow."""
+    max_loop_lag_ms: float = Field(default=200.0, gt=0)
+    """New calls get the overflow while the event loop's median lag over the last seconds is
+    above this: the process is out of CPU, and one more call would degrade every call."""
+    overflow: Literal["message", "redirect", "queue"] = "message"
+    """What a caller this process cannot take hears: ``OVERFLOW_MESSAGE`` and a hang-up, or the
+    message and a ``<Dial>`` to ``OVERFLOW_NUMBER``, or the message and ``<Enqueue>`` into
+    ``OVERFLOW_QUEUE``."""
+    overflow_message: str = "All our lines are busy right now. Please call again in a few minutes."
+    overflow_number: str | None = None
+    overflow_queue: str | None = None
+
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
+    """Serve the Prometheus metrics on this port (at ``/metrics``) instead of the main port's
+    ``/metrics/prometheus``: keep them off the public listener. Neither needs a token."""
+    metrics_host: str = "0.0.0.0"
+    """Where ``METRICS_PORT`` listens: every interface, as the scraper runs elsewhere."""
+
+    otel_exporter_otlp_endpoint: str | None = None
+    """An OTLP/HTTP collector (e.g. ``http://otel-collector:4318``): ``serve`` then exports a
+    trace per call (the call's span, ADK's spans under it). Unset: no tracing."""
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object a line, with the call's SID and trace id (no personal data)."""
+
+    @model_validator(mode="after")
+    def _overflow_complete(self) -> "Settings":
+        if self.overflow == "redirect" and not self.overflow_number:
+            raise ValueError("OVERFLOW=redirect needs OVERFLOW_NUMBER")
+        if self.overflow == "queue" and not self.overflow_queue:
+            raise ValueError("OVERFLOW=queue needs OVERFLOW_QUEUE")
+        return self
 
     @field_validator("public_url")
     @classmethod

@@ -15,6 +15,7 @@ from typing import Any
 
 from telephony.background import alongside
 from telephony.call_stats import CallStats
+from telephony.exposition import Exposition
 from telephony.transcripts.backlog import Backlog
 
 LAG_INTERVAL_S = 0.05
@@ -34,6 +35,8 @@ class Metrics:
     """The counters of every call that ended in this process, summed."""
     backlog: Backlog | None = None
     """The transcript store's backlog (``TranscriptStore.backlog``), when there is a store."""
+    exposition: Exposition = field(default_factory=Exposition)
+    """The same events in Prometheus's terms (``GET /metrics/prometheus``)."""
     _lag: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=WINDOW_SAMPLES))
     _barge_in: deque[tuple[float, float]] = field(
         default_factory=lambda: deque(maxlen=WINDOW_SAMPLES)
@@ -42,10 +45,23 @@ class Metrics:
     def barge_in(self, reaction_ms: float) -> None:
         """``interrupted`` was in hand -> ``clear`` was handed to the socket, in ms."""
         self._barge_in.append((self.clock(), reaction_ms))
+        self.exposition.barge_in.observe(reaction_ms / 1000)
 
-    def call_ended(self, stats: CallStats) -> None:
+    def reply(self, latency_s: float) -> None:
+        """The caller stopped speaking -> the agent's first audio went out, in seconds."""
+        self.exposition.reply.observe(latency_s)
+
+    def refused(self, reason: str) -> None:
+        """A call was answered with the overflow."""
+        self.exposition.refused.labels(reason=reason).inc()
+
+    def call_started(self) -> None:
+        self.exposition.call_started()
+
+    def call_ended(self, stats: CallStats, reason: str = "unknown") -> None:
         self.calls_ended += 1
         self.totals.add(stats)
+        self.exposition.call_ended(reason, stats)
 
     @contextlib.asynccontextmanager
     async def monitoring(self) -> AsyncIterator[None]:
@@ -55,11 +71,22 @@ class Metrics:
 
     async def _watch_lag(self) -> None:
         clock = self.clock
+        histogram = self.exposition.loop_lag
         while True:
             expected = clock() + LAG_INTERVAL_S
             await asyncio.sleep(LAG_INTERVAL_S)
             now = clock()
-            self._lag.append((now, max(0.0, (now - expected) * 1000)))
+            lag_s = max(0.0, now - expected)
+            self._lag.append((now, lag_s * 1000))
+            histogram.observe(lag_s)
+
+    def median_lag_ms(self, window_s: float) -> float:
+        """The event loop's median lag over the last ``window_s`` seconds, in ms (0 with no
+        sample yet). A median: one garbage collection is not an overload; a loop late on most
+        of its wake-ups is."""
+        since = self.clock() - window_s
+        recent = sorted(v for t, v in reversed(self._lag) if t >= since)
+        return recent[len(recent) // 2] if recent else 0.0
 
     def snapshot(self, window_s: float, active_calls: int) -> dict[str, Any]:
         since = self.clock() - window_s

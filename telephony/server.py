@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from telephony.connections import ConnectionLimits, fit_to_open_files, http_protocol
+from telephony.logcontext import CallContext, JsonFormatter
 
 WS_MAX_SIZE = 256 * 1024
 """Hard cap on a WebSocket message. The app drops anything over ``MAX_MESSAGE_BYTES`` (64 KiB)
@@ -28,8 +29,14 @@ DEFAULT_LIMITS = ConnectionLimits()
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log to standard error at ``level``: lines of text, or JSON objects (``"json"``), each
+    record with the call it is about (``logcontext``)."""
+    handler = logging.StreamHandler()
+    handler.addFilter(CallContext())
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(LOG_FORMAT)
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     # These libraries log request bodies or statement parameters (personal data) at DEBUG.
     for name in ("aiosqlite", "websockets", "httpcore", "httpx", "google_genai"):
         logger = logging.getLogger(name)

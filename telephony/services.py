@@ -9,8 +9,10 @@ from google.adk.runners import Runner
 from google.adk.sessions import BaseSessionService
 from starlette.requests import HTTPConnection
 
+from telephony.admission import Admission
 from telephony.call import Call
 from telephony.config import Settings
+from telephony.drain import Drain
 from telephony.erasure import Erasure
 from telephony.errors import StorageError
 from telephony.feed import Feed
@@ -80,6 +82,10 @@ class Services:
     """Outbound calls: queued, paced, placed and followed."""
     listeners: dict[str, OutboundListener] = field(default_factory=dict)
     """Outbound calls in progress that listen for who answered, by CallSid."""
+    admission: Admission = field(init=False)
+    """Whether this process takes a new call (capacity, event-loop lag, draining)."""
+    drain: Drain = field(init=False)
+    """The shutdown that lets live calls finish (begun by ``serve`` on SIGTERM)."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -101,6 +107,13 @@ class Services:
             twilio_amd=settings.outbound_amd == "twilio",
             on_change=self.remember_outbound,
         )
+        self.admission = Admission(
+            max_calls=settings.max_calls,
+            max_loop_lag_ms=settings.max_loop_lag_ms,
+            loop_lag_ms=self.metrics.median_lag_ms,
+            stream_wait_s=settings.stream_token_ttl_s,
+        )
+        self.drain = Drain(self.admission, self.calls, settings.drain_budget_s)
 
     async def remember_outbound(self, call: OutboundCall) -> None:
         """Store an outbound call as it is now (a failure is logged: the call goes on)."""

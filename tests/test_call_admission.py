@@ -6,15 +6,21 @@ tests run real servers on SQLite and on PostgreSQL, and two servers on one datab
 two worker processes or two instances.
 """
 
+import asyncio
 import logging
 import secrets
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
+from telephony.admission import LAG_WINDOW_S, Refusal
+from telephony.config import Settings
 from tests.callserver import ACCOUNT_SID, RunningServer, running_server
+from tests.outages import until
 from tests.twilio_peer import (
     CALL_SID,
     CALLER,
@@ -29,9 +35,12 @@ from tests.twilio_peer import (
     start,
     voice_form,
 )
-from twins.twilio import parse_twiml
+from twins.twilio import CallResult, Hangup, Speak, WaitForGreeting, WaitForReply, parse_twiml
+from twins.twilio import EndReason as SimEnd
 
 OTHER_STREAM_SID = "MZ" + "6" * 32
+STALL_S = 0.3
+OVERFLOW_MESSAGE = Settings.model_fields["overflow_message"].default
 
 
 async def health(server: RunningServer) -> dict[str, Any]:
@@ -157,3 +166,88 @@ async def test_a_voice_webhook_from_another_account_gets_no_token(
     assert response.status_code == 403
     assert "token" not in response.text
     assert await call_server.services.store.transcript(CALL_SID) is None, "nothing stored"
+
+
+# Capacity: a call beyond what the process can carry gets the overflow at the webhook.
+
+BUSY_CALLER = (
+    WaitForGreeting(timeout=30),
+    Speak(1.0),
+    WaitForReply(timeout=30),
+    Speak(1.0),
+    WaitForReply(timeout=30),
+    Hangup(),
+)
+
+
+def is_overflow(response: httpx.Response) -> bool:
+    twiml = parse_twiml(response.text)
+    return (
+        response.status_code == 200
+        and twiml.stream is None
+        and "token" not in response.text
+        and OVERFLOW_MESSAGE in response.text
+    )
+
+
+async def test_calls_beyond_the_limit_get_the_overflow_and_admitted_calls_are_unaffected(
+    tmp_path: Path,
+) -> None:
+    """A burst: eight calls 50 ms apart, for three places. Webhooks overlap while each awaits
+    the database: a place is held the moment it is granted, so none is given twice."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'capacity.db'}"
+
+    async def caller(index: int) -> CallResult:
+        await asyncio.sleep(0.05 * index)
+        return await server.place(BUSY_CALLER, seed=index)
+
+    async with running_server(url, max_calls=3) as server:
+        results = await asyncio.gather(*(caller(i) for i in range(8)))
+        after = await server.place((*BUSY_CALLER[:2], Hangup()), seed=20)
+        refusals = dict(server.services.admission.refused)
+    admitted = [r for r in results if r.end_reason is not SimEnd.NO_STREAM]
+    refused = [r for r in results if r.end_reason is SimEnd.NO_STREAM]
+    assert len(admitted) == 3
+    for result in refused:
+        assert [verb.name for verb in result.next_verbs] == ["Say", "Hangup"]
+    for result in admitted:
+        assert result.end_reason is SimEnd.CALLER_HANGUP, result.error
+        assert not result.violations
+        assert len(result.metrics.turns) == 2, "both questions answered"
+    assert after.end_reason is SimEnd.CALLER_HANGUP, "a place is given back when a call ends"
+    assert refusals[Refusal.AT_CAPACITY] == len(refused) == 5
+
+
+async def test_an_answered_call_holds_its_place_until_its_stream_starts(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'pending.db'}"
+    async with running_server(url, max_calls=2) as server:
+        first = await answer(server, voice_form(call_sid="CA" + "a" * 32))
+        await answer(server, voice_form(call_sid="CA" + "b" * 32))
+        assert is_overflow(await post_voice(server, voice_form(call_sid="CA" + "c" * 32)))
+        async with open_stream(server) as ws:  # the first call's stream starts, and ends
+            await ws.send(CONNECTED)
+            await ws.send(start(first.parameters, call_sid="CA" + "a" * 32))
+            await server.emulator.record.wait_for(lambda r: r.connection_count == 1, timeout=10)
+            assert is_overflow(await post_voice(server, voice_form(call_sid="CA" + "d" * 32)))
+            await ws.send(STOP)
+        await server.finished_transcript("CA" + "a" * 32)
+        again = await post_voice(server, voice_form(call_sid="CA" + "e" * 32))
+    assert parse_twiml(again.text).stream is not None
+
+
+async def test_while_the_event_loop_lags_new_calls_get_the_overflow(tmp_path: Path) -> None:
+    """The lag is real: this test blocks the event loop the server runs in, as a process out of
+    CPU would be blocked, and the server's own lag monitor measures it."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lag.db'}"
+    async with running_server(url, max_loop_lag_ms=100) as server:
+        loop = asyncio.get_running_loop()
+        for _ in range(int(LAG_WINDOW_S / STALL_S) + 2):
+            loop.call_soon(time.sleep, STALL_S)  # a callback that holds the whole loop
+            await asyncio.sleep(0.01)
+        lagging = await post_voice(server, voice_form(call_sid="CA" + "a" * 32))
+        await until(lambda: server.services.metrics.median_lag_ms(LAG_WINDOW_S) < 100)
+        recovered = await post_voice(server, voice_form(call_sid="CA" + "b" * 32))
+        refusals = dict(server.services.admission.refused)
+    assert is_overflow(lagging)
+    assert parse_twiml(recovered.text).stream is not None
+    assert refusals[Refusal.LOOP_LAG] == 1

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from telephony.server import bind
 
@@ -57,10 +58,14 @@ class ServerProcesses:
         return process, wait_healthy(self.base_url, process)
 
     def stop_all(self) -> None:
+        """SIGTERM whatever still runs, wait for it, and close every output pipe (a pipe nobody
+        reads would also block a server that logs more than it holds)."""
         for process in self.started:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            if process.stdout is not None and not process.stdout.closed:
+                process.communicate(timeout=30)
+            process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -143,8 +148,10 @@ def test_serve_refuses_to_start_without_a_public_url(tmp_path: Path) -> None:
 
 
 def test_serve_with_two_workers_answers_calls(tmp_path: Path, servers: ServerProcesses) -> None:
-    """Two worker processes share the port (the kernel spreads connections between them)."""
+    """Two worker processes share the port (the kernel spreads connections between them); the
+    supervisor serves their metrics, added up, on the metrics port."""
     token = "1" * 32
+    metrics_port = free_port()
     command = [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"]
     process, _ = servers.start(
         [*command, "--port", servers.port, "--workers", "2"],
@@ -152,6 +159,8 @@ def test_serve_with_two_workers_answers_calls(tmp_path: Path, servers: ServerPro
         TWILIO_AUTH_TOKEN=token,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}",
         LOG_LEVEL="INFO",
+        METRICS_PORT=str(metrics_port),
+        METRICS_HOST="127.0.0.1",
     )
     base_url = servers.base_url
     calls = [
@@ -166,6 +175,7 @@ def test_serve_with_two_workers_answers_calls(tmp_path: Path, servers: ServerPro
         )
         for _ in range(3)
     ]
+    scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)
     for call in calls:
@@ -178,3 +188,10 @@ def test_serve_with_two_workers_answers_calls(tmp_path: Path, servers: ServerPro
     }
     assert len(workers) == 2, output
     assert output.count("stream started") == 3
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scrape.text)
+        for sample in family.samples
+    }
+    assert samples[("telephony_calls_total", (("reason", "caller_hung_up"),))] == 3
+    assert samples[("telephony_calls_active", ())] == 0

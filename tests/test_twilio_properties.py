@@ -15,7 +15,7 @@ from telephony.twilio.forms import CallForm, parse_call_form
 from telephony.twilio.protocol import DTMF_KEYS, Dtmf, InboundEvent, Start, parse_inbound
 from telephony.twilio.security import StreamTokens
 from telephony.twilio.sids import ACCOUNT_SID, CALL_SID, STREAM_SID
-from telephony.twilio.twiml import MAX_PARAMETER_CHARS, connect_stream
+from telephony.twilio.twiml import MAX_PARAMETER_CHARS, Overflow, connect_stream, overflow
 
 STREAM = "MZ" + "1" * 32
 CALL = "CA" + "2" * 32
@@ -153,3 +153,18 @@ def test_a_token_is_only_ever_its_nonce_or_none(token: object, call_sid: str) ->
     if nonce is not None:
         assert (token, call_sid) == (GENUINE.text, CALL)
         assert nonce == GENUINE.nonce
+
+
+@PROPERTY_SETTINGS
+@given(st.text(), st.none() | st.text(), st.none() | st.text())
+def test_the_overflow_is_always_well_formed_twiml_without_a_stream(
+    message: str, dial: str | None, enqueue: str | None
+) -> None:
+    document = ET.fromstring(overflow(Overflow(message, dial=dial, enqueue=enqueue)))
+    verbs = [element.tag for element in document]
+    assert document.tag == "Response"
+    assert "Connect" not in verbs and document.find(".//Stream") is None
+    assert verbs[-1] in ("Hangup", "Dial", "Enqueue"), "never silence, never dead air"
+    assert ("Dial" in verbs) == bool(dial)
+    for element in document.iter():
+        assert not NOT_XML_TEXT.search(element.text or "")

@@ -101,9 +101,14 @@ def call_data(result: CallResult) -> CallData:
         t for t, late in zip(frames.t, frames.late_ms, strict=True) if late > LATE_FRAME_MS
     )
     received_ms = 0.0
+    webhook_sent: float | None = None
     for event in timeline.events(include_frames=False):
         kind = event.kind
-        if kind is EventKind.MEDIA_RECEIVED:
+        if kind is EventKind.WEBHOOK_SENT:
+            webhook_sent = event.t
+        elif kind is EventKind.WEBHOOK_ANSWERED and webhook_sent is not None:
+            data.webhook_ms = (event.t - webhook_sent) * 1000.0
+        elif kind is EventKind.MEDIA_RECEIVED:
             received_ms += float(event.data["ms"] or 0.0)
             data.media_t.append(event.t)
             data.media_ms.append(received_ms)

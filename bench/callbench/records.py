@@ -52,6 +52,13 @@ class CallData:
     """That speech -> the ``clear`` received (NaN: none came)."""
     reply_ms: "array[float]" = field(default_factory=floats)
     """Caller stops speaking -> agent audio plays, per answered turn."""
+    webhook_ms: float | None = None
+    """The voice webhook sent -> its TwiML received."""
+
+    @property
+    def refused(self) -> bool:
+        """Answered with TwiML that opens no stream: the server's overflow."""
+        return self.end_reason == "no_stream"
 
     @property
     def ok(self) -> bool:

@@ -69,6 +69,11 @@ class StepResult:
     direct_clients: int
     duration_s: float
     calls_ok: int = 0
+    refused: int = 0
+    """Calls the server answered with its overflow (beyond its capacity): not failures."""
+    overflow_ms: Percentiles = NO_SAMPLES
+    """Refused calls: the voice webhook sent -> the overflow TwiML received."""
+    overflow_max_ms: float | None = None
     failures: dict[str, int] = field(default_factory=dict)
     calls_matched: int = 0
     up: Percentiles = NO_SAMPLES
@@ -108,7 +113,7 @@ class StepResult:
 
     @property
     def calls_failed(self) -> int:
-        return self.calls - self.calls_ok
+        return self.calls - self.calls_ok - self.refused
 
     @property
     def emulator_cpu_per_connection(self) -> float | None:
@@ -217,7 +222,16 @@ def _fill(
     window = schedule.window
     calls = output.calls
     result.calls_ok = sum(1 for call in calls if call.ok)
-    result.failures = dict(Counter(_failure(call) for call in calls if not call.ok))
+    refused = [call for call in calls if call.refused]
+    result.refused = len(refused)
+    result.overflow_ms = Percentiles.of_ms(
+        np.asarray([c.webhook_ms for c in refused if c.webhook_ms is not None], dtype=float)
+    )
+    answered_in = [c.webhook_ms for c in refused if c.webhook_ms is not None]
+    result.overflow_max_ms = max(answered_in) if answered_in else None
+    result.failures = dict(
+        Counter(_failure(call) for call in calls if not call.ok and not call.refused)
+    )
     result.calls_matched = sum(1 for call in calls if call.call_sid in connection_of)
     through: PathDelays = server_path(calls, links, connection_of, window)
     baseline: PathDelays = direct_path(output.direct, links, window)

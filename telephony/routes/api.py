@@ -1,16 +1,20 @@
 """The REST API over stored calls. Transcripts are personal data: a bearer token is required."""
 
+import asyncio
 import hmac
 import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from telephony.errors import StorageError
+from telephony.exposition import CONTENT_TYPE
 from telephony.metrics import RETENTION_S
 from telephony.services import services
+from telephony.transcripts.registry import live_calls
 from telephony.twilio.sids import CALL_SID
 
 logger = logging.getLogger(__name__)
@@ -60,6 +64,30 @@ async def transcript(call_sid: str, request: Request) -> dict[str, Any]:
     }
 
 
+@router.get("/calls/live", dependencies=[Depends(require_api_token)])
+async def calls_live(request: Request) -> dict[str, Any]:
+    """The calls in progress in the whole deployment, each with the instance carrying it."""
+    app = services(request)
+    store = app.store
+    try:
+        found = await live_calls(store.engine, datetime.now(UTC))
+    except StorageError as exc:
+        logger.exception("could not read the live calls")
+        raise HTTPException(status_code=503, detail="the call registry is unavailable") from exc
+    return {
+        "instance": store.instance_id,
+        "calls": [
+            {
+                "call_sid": call.call_sid,
+                "instance": call.instance_id,
+                "agent": call.agent,
+                "started_at": call.started_at.isoformat() if call.started_at else None,
+            }
+            for call in found
+        ],
+    }
+
+
 @router.get("/metrics", dependencies=[Depends(require_api_token)])
 async def metrics(
     request: Request,
@@ -73,13 +101,42 @@ async def metrics(
     app = services(request)
     feed = {"readers": app.feed.readers, "published": app.feed.published}
     summaries = app.summaries.counters.as_dict() if app.summaries is not None else {}
+    tasks = len(asyncio.all_tasks())  # a leak shows as a count that keeps growing
     snapshot = app.metrics.snapshot(window_s, active_calls=len(app.calls))
-    return snapshot | {"feed": feed, "summaries": summaries}
+    return snapshot | {"feed": feed, "summaries": summaries, "tasks": tasks}
+
+
+@router.get("/metrics/prometheus")
+async def prometheus(request: Request) -> Response:
+    """The metrics in Prometheus's text format, for a scraper: counts and timings only, no
+    personal data, so no token. A 404 when ``METRICS_PORT`` serves them on a port of their own
+    (this listener is the public one)."""
+    app = services(request)
+    if app.settings.metrics_port is not None:
+        raise HTTPException(status_code=404, detail="metrics are served on METRICS_PORT")
+    return Response(app.metrics.exposition.scrape(), media_type=CONTENT_TYPE)
+
+
+@router.get("/readyz")
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: whether this process should be sent new calls. A 503 once it drains for a
+    shutdown (its live calls go on: liveness is ``/healthz``) or when what is written cannot be
+    kept; not when it is only full (a full process answers new calls with the overflow, which
+    is what a caller should hear if every instance is full)."""
+    app = services(request)
+    body: dict[str, Any] = {"status": "ready", "calls": len(app.calls)}
+    if app.drain.begun:
+        return JSONResponse(body | {"status": "draining"}, status_code=503)
+    problem = app.store.problem()
+    if problem is not None:
+        return JSONResponse(body | {"status": "failing", "reason": problem}, status_code=503)
+    return JSONResponse(body)
 
 
 @router.get("/healthz")
 async def health(request: Request) -> JSONResponse:
-    """Liveness, and how many calls this process is carrying.
+    """Liveness, and how many calls this process is carrying (draining or not: a draining
+    process is alive, and must not be restarted while its calls finish).
 
     A 503 with a ``reason`` when what is written cannot be kept (the SQLite file was deleted or
     replaced): that needs an operator. A database that only does not answer fails nothing here

@@ -26,6 +26,7 @@ from telephony.call_setup import call_setup, open_session
 from telephony.closecodes import CloseCode
 from telephony.errors import NotConfiguredError, ProtocolError, SecurityError, StorageError
 from telephony.live.agents import direct_line_allowed
+from telephony.logcontext import about_call
 from telephony.outbound.dialer import OUTBOUND_PARAMETER, OutboundCall
 from telephony.policy import with_consent
 from telephony.ports import CallIdentity, CallLimits
@@ -36,6 +37,7 @@ from telephony.routes.voice import parse_direction, public_origin, stream_url
 from telephony.routing import Decision
 from telephony.services import Services, services
 from telephony.toolkit import registered
+from telephony.tracing import call_ended, call_span
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import CallInfo
 from telephony.twilio.protocol import Connected, Start, message_too_large, parse_inbound
@@ -80,6 +82,7 @@ async def media_stream(websocket: WebSocket) -> None:
         await websocket.close(CloseCode.POLICY_VIOLATION, "refused")
         return
     except StorageError:
+        app.admission.release(handshake.start.call_sid)
         logger.exception(
             "call %s: closing its media stream: admission could not be checked",
             handshake.start.call_sid,
@@ -146,6 +149,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     try:
         runner = app.runner(agent)
     except NotConfiguredError:
+        app.admission.release(start.call_sid)
         logger.exception("call %s: cannot load agent", start.call_sid)
         await websocket.close(CloseCode.POLICY_VIOLATION, "no agent")
         return
@@ -204,6 +208,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         internals=app.internals,
         direct_line=settings.live_direct_line and direct_line_allowed(runner.agent, app.run_config),
         on_barge_in=_barge_in_recorder(app, writer),
+        on_reply=app.metrics.reply,
         recording_path=recording,
         opening=(
             None
@@ -219,11 +224,17 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped
     app.calls[start.call_sid] = call
+    app.admission.release(start.call_sid)  # counted as live from now on, no longer pending
+    app.metrics.call_started()
     logger.info("call %s: stream started (agent %s)", start.call_sid, agent)
     if recording is not None:
         await heard_started(app, start.call_sid, recording)
     try:
-        with registered(start.call_sid, control):
+        with (
+            about_call(start.call_sid),
+            call_span(start.call_sid, agent) as span,
+            registered(start.call_sid, control),
+        ):
             async with asyncio.TaskGroup() as group:
                 group.create_task(writer.run())
                 alongside = [  # until the call ends
@@ -234,6 +245,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
                 reason = await call.run()
                 for task in alongside:
                     task.cancel()
+            call_ended(span, reason)
         if call.recording is not None:
             await heard_finished(app, start.call_sid, call.recording)
         if outbound is not None:  # who answered, what the agent did
@@ -242,7 +254,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         if app.calls.get(start.call_sid) is call:  # the ledger admits one; this keeps it a fact
             del app.calls[start.call_sid]
         app.listeners.pop(start.call_sid, None)
-        app.metrics.call_ended(call.stats)
+        app.metrics.call_ended(call.stats, str(call.end_reason or "unknown"))
         if app.summaries is not None:
             app.summaries.call_ended(start.call_sid)
     logger.info(

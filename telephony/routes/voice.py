@@ -11,6 +11,10 @@ a CallSid already answered, a replay of a captured request or a retry, is answer
 with the safety net alone: an apology and a hang-up, no stream, no token. That answer goes to
 whoever sent the request; if it is Twilio retrying, the caller hears an apology rather than
 Twilio's "application error", and either way nothing can open a second stream.
+
+Before any of that, the process decides whether it can take the call (``admission.py``): full,
+out of CPU or draining for a shutdown, it answers with the overflow (``overflow_for``: a
+message, another number or a queue) and no stream, rather than degrade the calls it carries.
 """
 
 import logging
@@ -21,10 +25,11 @@ from starlette.requests import ClientDisconnect, HTTPConnection
 
 from telephony.errors import ProtocolError, StorageError
 from telephony.outbound.dialer import OUTBOUND_PARAMETER
+from telephony.routing import Route
 from telephony.services import Services, services
 from telephony.transcripts import CallDirection, CallStatus
 from telephony.twilio.forms import CallForm, parse_call_form
-from telephony.twilio.twiml import connect_stream, safety_net
+from telephony.twilio.twiml import Overflow, connect_stream, overflow, safety_net
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +58,19 @@ async def voice(request: Request) -> Response:
         logger.info("call %s: after hours on route %s; no stream", call_sid, route.name)
         await _record_status(app, form)
         return Response(route.after_hours.twiml(), media_type=_TWIML)
+    refusal = app.admission.take(call_sid, len(app.calls))
+    if refusal is not None:
+        logger.warning("call %s: answered with the overflow (%s)", call_sid, refusal)
+        app.metrics.refused(refusal)
+        await _record_status(app, form)
+        return Response(overflow_twiml(app, form, route), media_type=_TWIML)
     token = app.tokens.mint(call_sid, form.account_sid)
     try:
         granted = await app.streams.grant(call_sid, token.nonce, datetime.now(UTC))
     except StorageError:
+        app.admission.release(call_sid)
         logger.exception("call %s: could not record its stream grant; no stream", call_sid)
-        overflow = route.overflow.twiml() if route.overflow is not None else safety_net()
-        return Response(overflow, media_type=_TWIML)
+        return Response(overflow_twiml(app, form, route), media_type=_TWIML)
     if not granted:
         logger.warning(
             "call %s: voice webhook for a call already answered (replayed or retried); no stream",
@@ -88,6 +99,25 @@ async def voice(request: Request) -> Response:
     )
     logger.info("call %s: answering with agent %s (route %s)", call_sid, agent, route.name)
     return Response(twiml, media_type=_TWIML)
+
+
+def overflow_twiml(app: Services, form: CallForm, route: Route) -> str:
+    """What a caller this process cannot take hears: the route's overflow, else the
+    deployment's (``OVERFLOW*`` settings)."""
+    if route.overflow is not None:
+        return route.overflow.twiml()
+    return overflow(overflow_for(app, form))
+
+
+def overflow_for(app: Services, form: CallForm) -> Overflow:
+    """Where a call this process cannot take goes (the same for every call, from the settings)."""
+    del form  # the call's route will choose, once routes carry their own overflow
+    settings = app.settings
+    return Overflow(
+        message=settings.overflow_message,
+        dial=settings.overflow_number if settings.overflow == "redirect" else None,
+        enqueue=settings.overflow_queue if settings.overflow == "queue" else None,
+    )
 
 
 @router.post("/status")

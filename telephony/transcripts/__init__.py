@@ -8,6 +8,7 @@
 - `streams`: `StreamLedger`, one stream per call across every process sharing the database.
 - `backlog`: `Backlog`, what the call path's writers still owe a database that is away.
 - `instances`: `InstanceLease`, which instance carries which call; calls a crash left open.
+- `registry`: `live_calls`, the calls in progress on every live instance.
 - `sqlite_file`: `SqliteFile`, whether the SQLite file in use was deleted under the server.
 - `keeper`: `StorageKeeper`, the server's standing duties towards the database.
 - `catalog`: `CallCatalog`, listing, searching and erasing stored calls.

@@ -7,6 +7,7 @@ document malformed and Twilio fails the call. Every value is cleaned here, whoev
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
@@ -18,6 +19,9 @@ SAFETY_NET_MESSAGE = (
 
 MAX_PARAMETER_CHARS = 499
 """Twilio's limit on a ``<Parameter>``: its name and value together, under 500 characters."""
+
+MAX_SAY_CHARS = 4096
+"""Twilio's limit on the text of one ``<Say>``."""
 
 _NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 """C0 and C1 controls (tab and newline included: no caller id holds one), lone surrogates and
@@ -58,6 +62,31 @@ def safety_net() -> str:
     """The safety net alone: an apology and a hang-up, for a call that gets no stream."""
     response = VoiceResponse()
     _append_safety_net(response)
+    return str(response)
+
+
+@dataclass(frozen=True, slots=True)
+class Overflow:
+    """Where a call goes that this process cannot take: ``message`` is said, then the caller
+    is dialled through to ``dial`` (another number, a SIP address), or put in the queue named
+    ``enqueue``, or, with neither, hung up on."""
+
+    message: str
+    dial: str | None = None
+    enqueue: str | None = None
+
+
+def overflow(target: Overflow) -> str:
+    """The TwiML of ``target``: no stream, no token; the caller is never left in silence."""
+    response = VoiceResponse()
+    if target.message:
+        response.say(clean_text(target.message, MAX_SAY_CHARS))
+    if target.dial:
+        response.dial(clean_text(target.dial, MAX_SAY_CHARS))
+    elif target.enqueue:
+        response.enqueue(clean_text(target.enqueue, MAX_SAY_CHARS))
+    else:
+        response.hangup()
     return str(response)
 
 
