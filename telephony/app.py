@@ -52,7 +52,7 @@ from telephony.routes import (
 from telephony.routing import RoutingTable, default_table, load_routes
 from telephony.server import configure_logging
 from telephony.services import Services
-from telephony.summaries import RetryPolicy, Summaries, WebhookSender
+from telephony.summaries import Summaries, summary_plans
 from telephony.summaries.client import gemini_text_client
 from telephony.transcripts import Call, TranscriptStore, create_engine, schema
 from telephony.transcripts.keeper import StorageKeeper
@@ -116,7 +116,7 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     await keeper.start()
     await stack.enter_async_context(keeper.running())
     live_model, emulator = await _live_model(settings, stack)
-    summaries = _summaries(settings, store, emulator)
+    summaries = _summaries(settings, store, emulator, routing)
     if summaries is not None:
         await stack.enter_async_context(summaries.running())
     # Fail at start, not on the first call; and do the first call's one-time work now.
@@ -235,33 +235,15 @@ async def _live_model(
 
 
 def _summaries(
-    settings: Settings, store: TranscriptStore, emulator: object | None
+    settings: Settings, store: TranscriptStore, emulator: object | None, routing: RoutingTable
 ) -> Summaries | None:
-    """Post-call summaries, by Gemini or (offline) the emulator; delivered if a URL is set."""
+    """Post-call summaries, by Gemini or (offline) the emulator; delivered where the call's
+    route, or else the settings, name a webhook."""
     if not settings.summaries_enabled:
         return None
     client = offline.text_client(emulator) if emulator is not None else gemini_text_client(settings)
-    webhook = None
-    if settings.summary_webhook_url:
-        secret = settings.summary_webhook_secret
-        if secret is None:
-            raise NotConfiguredError(
-                "SUMMARY_WEBHOOK_SECRET is required with SUMMARY_WEBHOOK_URL (deliveries are "
-                "signed)"
-            )
-        policy = RetryPolicy(
-            max_attempts=settings.summary_webhook_attempts,
-            first_s=settings.summary_webhook_retry_s,
-        )
-        webhook = WebhookSender(
-            settings.summary_webhook_url, secret.get_secret_value().encode(), policy
-        )
     return Summaries(
-        store,
-        client,
-        model=settings.summary_model,
-        webhook=webhook,
-        fields_schema=settings.summary_fields_schema,
+        store, client, model=settings.summary_model, plans=summary_plans(settings, routing)
     )
 
 

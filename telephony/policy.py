@@ -1,24 +1,16 @@
 """What a route asks of its calls beyond the agent: recordings, consent, voicemail, AMD rules.
 
-Every route gets ``policy_from(settings)`` for now; per-number routes override fields with
-``dataclasses.replace`` where they are defined.
+The deployment's settings give the defaults (``policy_from``); a route's ``[route.recording]``
+and ``[route.outbound]`` tables override the fields they set (``policy_for``).
 """
 
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, replace
 
 from telephony.config import Settings
+from telephony.routing import AmdRule, Route
+from telephony.routing.options import given
 
-
-class AmdRule(StrEnum):
-    """What an outbound call does with an answer detection could not call human or machine."""
-
-    GREET = "greet"
-    """Treat it as a person: the agent greets."""
-    VOICEMAIL = "voicemail"
-    """Treat it as a machine that has finished its greeting: leave the message."""
-    HANG_UP = "hang_up"
-    """End the call without a word."""
+__all__ = ["AmdRule", "RoutePolicy", "policy_for", "policy_from", "with_consent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +55,13 @@ def policy_from(settings: Settings) -> RoutePolicy:
         callback_number=settings.voicemail_callback_number or None,
         amd_timeout_s=settings.amd_timeout_s,
     )
+
+
+def policy_for(route: Route, settings: Settings) -> RoutePolicy:
+    """The policy of a call on ``route``: the settings' defaults, with what the route sets."""
+    policy = replace(policy_from(settings), **given(route.recording), **given(route.outbound))
+    # The route's "" says: no announcement, whatever RECORDING_CONSENT says.
+    return replace(policy, consent_announcement=policy.consent_announcement or None)
 
 
 def with_consent(cue: str, announcement: str | None) -> str:

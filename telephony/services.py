@@ -22,8 +22,8 @@ from telephony.metrics import Metrics
 from telephony.outbound.dialer import Dialer, OutboundCall
 from telephony.outbound.listener import OutboundListener
 from telephony.outbound.pacing import Pacer
-from telephony.policy import RoutePolicy, policy_from
-from telephony.routing import RoutingTable
+from telephony.policy import RoutePolicy, policy_for
+from telephony.routing import Route, RoutingTable
 from telephony.summaries import Summaries
 from telephony.transcripts import CallCatalog, StreamLedger, TranscriptStore
 from telephony.transcripts.events import EventLog
@@ -134,10 +134,10 @@ class Services:
         except StorageError:
             logger.exception("outbound %s: could not store it", call.id)
 
-    def policy(self, agent_name: str) -> RoutePolicy:
-        """What the route of ``agent_name`` asks of its calls (the deployment's defaults)."""
-        del agent_name  # per-route policies plug in here, with the routing file
-        return policy_from(self.settings)
+    def policy(self, route: Route) -> RoutePolicy:
+        """What ``route`` asks of its calls: the settings' defaults, with the route's own
+        ``[route.recording]`` and ``[route.outbound]`` options."""
+        return policy_for(route, self.settings)
 
     def runner(self, agent_name: str) -> Runner:
         """The ADK runner of an agent, built on first use."""

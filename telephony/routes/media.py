@@ -176,11 +176,11 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         user_id="caller-" + pseudonym(app.secret, _party(info, outbound) or start.call_sid),
     )
     settings = app.settings
-    policy = app.policy(agent)
-    recording = app.recordings_dir / f"{start.call_sid}.wav" if policy.record_heard else None
     decision = Decision(
         app.routing.named(parameters.get("route")), after_hours=bool(parameters.get("after_hours"))
     )
+    policy = app.policy(decision.route)
+    recording = app.recordings_dir / f"{start.call_sid}.wav" if policy.record_heard else None
     setup = call_setup(decision, app.run_config)
     await open_session(
         app.session_service,
@@ -219,7 +219,9 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         keypad=decision.route.keypad,
         silence=decision.route.silence,
     )
-    listener = None if outbound is None else await start_listening(app, call, outbound, runner)
+    listener = (
+        None if outbound is None else await start_listening(app, call, outbound, runner, policy)
+    )
     at_twilio = twilio_recording(app, call, policy, public_origin(app, websocket))
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped

@@ -21,6 +21,7 @@ from telephony.errors import NotConfiguredError
 from telephony.outbound.dialer import OUTBOUND_PARAMETER, DialError, OutboundCall
 from telephony.outbound.listener import OutboundListener
 from telephony.outbound.requests import OutboundRequest, from_numbers
+from telephony.policy import RoutePolicy
 from telephony.routes.api import require_api_token
 from telephony.routes.voice import call_form
 from telephony.services import Services, services
@@ -95,9 +96,10 @@ async def answered_by(request: Request) -> Response:
 
 
 async def start_listening(
-    app: Services, call: Call, outbound: OutboundCall, runner: Runner
+    app: Services, call: Call, outbound: OutboundCall, runner: Runner, policy: RoutePolicy
 ) -> OutboundListener:
-    """An outbound call's stream started: its session state says so, and it listens first."""
+    """An outbound call's stream started: its session state says so, and it listens first,
+    with the policy of its route (the route of its ``from`` number: ``calling_from``)."""
     call_sid = call.identity.call_sid
     app.outbound.bind(outbound, call_sid)
     state = {
@@ -125,7 +127,6 @@ async def start_listening(
             logger.exception("call %s: could not hang up over REST", call_sid)
 
     detector = None if app.outbound.twilio_amd else VoicemailDetector()
-    policy = app.policy(outbound.agent)
     listener = OutboundListener(call, outbound, policy, hang_up, time.monotonic, detector=detector)
     call.turn_observers.append(listener.agent_turn)
     if detector is not None:

@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect, HTTPConnection
 
 from telephony.errors import ProtocolError, StorageError
 from telephony.outbound.dialer import OUTBOUND_PARAMETER
-from telephony.routing import Route
+from telephony.routing import Decision, Route
 from telephony.services import Services, services
 from telephony.transcripts import CallDirection, CallStatus
 from telephony.twilio.forms import CallForm, parse_call_form
@@ -50,9 +50,13 @@ async def voice(request: Request) -> Response:
     app = services(request)
     form = await call_form(request, app, "/twilio/voice")
     call_sid = form.call_sid
-    decision = app.routing.decide(
-        to_number=form.to_number, from_number=form.from_number, now=datetime.now(UTC)
-    )
+    outbound = app.outbound.find(request.query_params.get(OUTBOUND_PARAMETER))
+    if outbound is not None:  # a call we placed: the route of the number it is from
+        decision = Decision(app.routing.calling_from(outbound.request.from_), after_hours=False)
+    else:
+        decision = app.routing.decide(
+            to_number=form.to_number, from_number=form.from_number, now=datetime.now(UTC)
+        )
     route = decision.route
     if decision.after_hours and route.after_hours is not None:
         logger.info("call %s: after hours on route %s; no stream", call_sid, route.name)
@@ -78,7 +82,6 @@ async def voice(request: Request) -> Response:
         )
         return Response(safety_net(), media_type=_TWIML)
     agent = decision.agent
-    outbound = app.outbound.find(request.query_params.get(OUTBOUND_PARAMETER))
     if outbound is not None:  # a call we placed: its agent, and its id for the stream
         app.outbound.bind(outbound, call_sid)
         agent = outbound.agent

@@ -7,6 +7,7 @@ agent (``default_table``).
 
 from telephony.routing.context import CallerContext, session_state
 from telephony.routing.loader import RoutingFileError, load_routes, parse_routes
+from telephony.routing.options import AmdRule, OutboundOptions, RecordingOptions, SummaryOptions
 from telephony.routing.routes import (
     Decision,
     Hours,
@@ -18,14 +19,18 @@ from telephony.routing.routes import (
 )
 
 __all__ = [
+    "AmdRule",
     "CallerContext",
     "Decision",
     "Hours",
     "Keypad",
+    "OutboundOptions",
+    "RecordingOptions",
     "Route",
     "RoutingFileError",
     "RoutingTable",
     "SilencePolicy",
+    "SummaryOptions",
     "default_table",
     "load_routes",
     "parse_routes",

@@ -25,6 +25,7 @@ The layout (see the README for a full example)::
     say = "We are closed."          # then target = "<name>", or a destination, or a hang-up
     [route.fallback]  /  [route.overflow]   # the same shape as after_hours
     [route.keypad]  /  [route.silence]
+    [route.recording]  /  [route.outbound]  /  [route.summary]   # see option_tables.py
 """
 
 import datetime as dt
@@ -36,9 +37,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telephony.errors import NotConfiguredError
+from telephony.routing.option_tables import outbound_options, recording_options, summary_options
 from telephony.routing.routes import (
     DAYS,
     DEFAULT_FALLBACK,
+    E164,
     Hours,
     Keypad,
     Route,
@@ -48,7 +51,6 @@ from telephony.routing.routes import (
 )
 from telephony.twilio.destinations import DEFAULT_DIAL_TIMEOUT_S, Destination, Kind, Onward
 
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _PREFIX = re.compile(r"\+[0-9]{1,14}")
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _AGENT = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -74,6 +76,9 @@ _ROUTE_KEYS = frozenset(
         "fallback",
         "keypad",
         "silence",
+        "recording",
+        "outbound",
+        "summary",
     }
 )
 _ONWARD_KEYS = frozenset({"say", "target", "agent", *Kind})
@@ -255,6 +260,9 @@ class _Reader:
             fallback=fallback or DEFAULT_FALLBACK,
             keypad=self._keypad(data.get("keypad", {}), targets, fail),
             silence=self._silence(data.get("silence", {}), fail),
+            recording=recording_options(data.get("recording"), fail),
+            outbound=outbound_options(data.get("outbound"), fail),
+            summary=summary_options(data.get("summary"), fail),
         )
 
     def _targets(self, raw: object, fail: Any) -> dict[str, Destination]:

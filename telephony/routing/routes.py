@@ -3,11 +3,16 @@ means for a call. Pure values and the matching rule; ``loader.py`` reads them fr
 """
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from telephony.routing.options import OutboundOptions, RecordingOptions, SummaryOptions
 from telephony.twilio.destinations import Destination, Onward
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+"""A phone number as routes list them."""
 
 DEFAULT_FALLBACK = Onward(
     say="Sorry, we could not continue this call right now. Please call again a little later. "
@@ -94,6 +99,10 @@ class Route:
     """After the agent, when the stream ends without a transfer or a hang-up by the agent."""
     keypad: Keypad = field(default_factory=Keypad)
     silence: SilencePolicy = field(default_factory=SilencePolicy)
+    recording: RecordingOptions = field(default_factory=RecordingOptions)
+    outbound: OutboundOptions = field(default_factory=OutboundOptions)
+    """For calls placed from one of the route's numbers (``RoutingTable.calling_from``)."""
+    summary: SummaryOptions = field(default_factory=SummaryOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,14 @@ class RoutingTable:
         route = best or self.default
         closed = route.hours is not None and not route.hours.open_at(now)
         return Decision(route, after_hours=closed)
+
+    def calling_from(self, from_number: str) -> Route:
+        """The route of an outbound call placed from our ``from_number``: the route that lists
+        the number (one without a caller prefix first, else the first in the file), else the
+        default route. Outbound calls have no opening hours: the caller is us."""
+        listing = [route for route in self.routes if from_number in route.numbers]
+        unprefixed = [route for route in listing if route.caller_prefix is None]
+        return (unprefixed or listing or [self.default])[0]
 
 
 def default_table(agent: str) -> RoutingTable:

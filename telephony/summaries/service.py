@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +26,7 @@ from google import genai
 from google.genai import errors, types
 
 from telephony.errors import StorageError
+from telephony.summaries.plans import SummaryPlans
 from telephony.summaries.prompt import CallSummary, SummaryError, build_prompt, parse_answer
 from telephony.summaries.webhook import Attempt, WebhookSender
 from telephony.transcripts import Transcript, TranscriptStore
@@ -67,15 +68,14 @@ class Summaries:
         client: genai.Client,
         *,
         model: str,
-        webhook: WebhookSender | None,
-        fields_schema: dict[str, Any] | None = None,
+        plans: SummaryPlans,
     ) -> None:
         self._transcripts = transcripts
         self.store = SummaryStore(transcripts.engine)
         self._client = client
         self.model = model
-        self._webhook = webhook
-        self._fields_schema = fields_schema
+        self._plans = plans
+        """Each route's fields schema and webhook (the call's route is stored with it)."""
         self.counters = SummaryCounters()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -117,8 +117,9 @@ class Summaries:
             return
         delivery_id = uuid.uuid4().hex
         now = datetime.now(UTC)
+        plan = self._plans.for_route(transcript.call.route)
         try:
-            made = await self._ask(transcript)
+            made = await self._ask(transcript, plan.fields_schema)
         except _MODEL_ERRORS as exc:
             self.counters.failed += 1
             logger.warning("call %s: the model could not summarise it", call_sid, exc_info=True)
@@ -140,7 +141,7 @@ class Summaries:
             )
             return
         self.counters.made += 1
-        status = DeliveryStatus.PENDING if self._webhook else DeliveryStatus.NOT_CONFIGURED
+        status = DeliveryStatus.PENDING if plan.webhook else DeliveryStatus.NOT_CONFIGURED
         stored = StoredSummary(
             call_sid=call_sid,
             model=self.model,
@@ -157,8 +158,8 @@ class Summaries:
         )
         await self.store.save(stored)
         logger.info("call %s: summarised (%s)", call_sid, made.outcome)
-        if self._webhook is not None:
-            await self._deliver(self._webhook, transcript, stored)
+        if plan.webhook is not None:
+            await self._deliver(plan.webhook, transcript, stored)
 
     async def _ended_transcript(self, call_sid: str) -> Transcript | None:
         deadline = time.monotonic() + WAIT_FOR_END_S
@@ -175,8 +176,10 @@ class Summaries:
             delay = min(delay * 2, 5.0)
         return None
 
-    async def _ask(self, transcript: Transcript) -> CallSummary:
-        prompt = build_prompt(transcript, self._fields_schema)
+    async def _ask(
+        self, transcript: Transcript, fields_schema: Mapping[str, Any] | None
+    ) -> CallSummary:
+        prompt = build_prompt(transcript, None if fields_schema is None else dict(fields_schema))
         config = types.GenerateContentConfig(response_mime_type="application/json", temperature=0.2)
         for attempt in range(1, MODEL_ATTEMPTS + 1):
             try:
