@@ -60,9 +60,11 @@ class Settings(BaseSettings):
     """Summarise each call with a text model when it ends (``telephony/summaries``)."""
     summary_model: str = "gemini-2.5-flash"
     summary_fields_schema: Json[dict[str, Any]] | None = None
-    """JSON schema of the structured fields a summary extracts (the same for every route)."""
+    """JSON schema of the structured fields a summary extracts (a route's
+    ``[route.summary] fields_schema`` replaces it for its calls)."""
     summary_webhook_url: str | None = None
-    """Where summaries are delivered (POST, signed); unset: they are only stored."""
+    """Where summaries are delivered (POST, signed); unset: they are only stored (a route's
+    ``[route.summary] webhook_url`` replaces it; every webhook is signed with the one secret)."""
     summary_webhook_secret: SecretStr | None = None
     summary_webhook_attempts: int = Field(default=6, gt=0, le=20)
     summary_webhook_retry_s: float = Field(default=2.0, gt=0)
@@ -91,7 +93,7 @@ class Settings(BaseSettings):
     """Where the server writes its recordings of what callers heard (one stereo WAV a call)."""
     record_heard: bool = False
     """Record what the caller heard (left: the caller, right: the agent as played). Personal
-    data: off unless asked for; a route's policy may turn it on (``telephony/policy.py``)."""
+    data: off unless asked for; a route's ``[route.recording]`` may turn it on or off."""
     record_twilio: bool = False
     """Have Twilio record the call too (over REST, with a recording status callback)."""
     recording_consent: str | None = None

@@ -1,6 +1,8 @@
 """Routing end to end: the Twilio simulator calls the real server, whose routing file picks the
 agent and its voice; the Live emulator records what each call's session was set up with."""
 
+import asyncio
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +158,55 @@ async def test_a_model_failure_sends_the_caller_to_the_routes_fallback(tmp_path:
     queued = [entry for entry in result.journey if isinstance(entry, Enqueued)]
     assert queued and queued[0].queue == "support"
     assert transcript.call.end_reason is EndReason.MODEL_ERROR
+
+
+RECORDING_ROUTES = """\
+[[route]]
+name = "recorded"
+numbers = ["+14155550100"]
+[route.recording]
+heard = true
+consent = "This call is recorded."
+
+[[route]]
+name = "unrecorded"
+numbers = ["+14155550200"]
+"""
+
+
+async def test_one_route_records_what_the_caller_heard_and_another_does_not(
+    tmp_path: Path, database_url: str
+) -> None:
+    routes = tmp_path / "routes.toml"
+    routes.write_text(RECORDING_ROUTES)
+    recordings = tmp_path / "recordings"
+    async with running_server(
+        database_url, routes_file=routes, recordings_dir=str(recordings)
+    ) as server:  # RECORD_HEARD is off: only the route turns it on
+        script = (WaitForGreeting(timeout=20), Silence(0.5))
+        recorded = await server.place(script, to_number="+14155550100")
+        unrecorded = await server.place(script, to_number="+14155550200")
+        transcripts = [await server.finished_transcript(r.call_sid) for r in (recorded, unrecorded)]
+        store = server.services.recordings
+        async with asyncio.timeout(20):
+            while True:  # listed as completed once the call's end has been handled
+                listed = await store.of_call(recorded.call_sid)
+                if listed and listed[0].status == "completed":
+                    break
+                await asyncio.sleep(0.05)
+        not_listed = await store.of_call(unrecorded.call_sid)
+        cues = [
+            [text.text for text in connection.texts]
+            for connection in server.emulator.record.connections[:2]
+        ]
+
+    assert [t.call.route for t in transcripts] == ["recorded", "unrecorded"]
+    [heard] = listed
+    assert heard.kind == "heard" and heard.path is not None
+    with wave.open(heard.path, "rb") as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+        assert wav.getnframes() > 8000 * 0.5, "at least the greeting and the silence after it"
+    assert not_listed == []
+    assert sorted(path.name for path in recordings.iterdir()) == [f"{recorded.call_sid}.wav"]
+    assert any("This call is recorded." in cue for cue in cues[0]), cues[0]
+    assert not any("recorded" in cue for cue in cues[1]), cues[1]

@@ -126,3 +126,38 @@ async def test_a_dead_receiver_does_not_affect_calls(tmp_path: Path) -> None:
         assert summary.delivery_error.startswith("network error")
     assert metrics["gave_up"] == 2
     assert metrics["attempts_failed"] == 6
+
+
+ORDER_ROUTES = """\
+[[route]]
+name = "orders"
+numbers = ["+14155550100"]
+[route.summary]
+webhook_url = "{url}"
+[route.summary.fields_schema]
+properties.order_number = {{ type = "string" }}
+properties.items = {{ type = "integer" }}
+"""
+
+
+async def test_a_routes_schema_and_webhook_reach_its_calls_summaries(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.toml"
+    database = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+    async with webhook_receiver() as deployment, webhook_receiver() as orders:
+        routes.write_text(ORDER_ROUTES.format(url=orders.url))
+        async with running_server(
+            database, routes_file=routes, **_settings(deployment.url)
+        ) as server:
+            on_route = await server.place(SCRIPT, to_number="+14155550100")
+            elsewhere = await server.place(SCRIPT, to_number="+14155550199")
+            stored = [await _settled(server, r.call_sid) for r in (on_route, elsewhere)]
+
+    assert [s.delivery_status for s in stored] == [DeliveryStatus.DELIVERED] * 2
+    assert stored[0].fields == {"order_number": "", "items": 0}, "the route's schema"
+    assert stored[1].fields == {"callback_time": "", "urgent": False}, "the settings' schema"
+    [to_orders] = orders.received
+    [to_deployment] = deployment.received
+    assert json.loads(to_orders.body)["call"]["call_sid"] == on_route.call_sid
+    assert json.loads(to_deployment.body)["call"]["call_sid"] == elsewhere.call_sid
+    signature = to_orders.headers["x-telephony-signature"]
+    assert verify(SECRET.encode(), signature, to_orders.body, now=time.time(), tolerance_s=300)

@@ -184,7 +184,8 @@ class _Reader:
                 start = found
                 break
         leaf = re.escape(parts[-1])
-        setting = re.compile(rf'^\s*("?{leaf}"?\s*=|\[.*\b{leaf}\s*\])')
+        # ``leaf = ...``, a dotted ``parent.leaf = ...``, or a table header ending in leaf.
+        setting = re.compile(rf'^\s*((?:[\w"-]+\.)*"?{leaf}"?\s*=|\[.*\b{leaf}\s*\])')
         found = self._find(setting, start, end)
         return (found if found is not None else start) + 1
 

@@ -91,10 +91,14 @@ def summary_options(raw: object, fail: Fail) -> SummaryOptions:
         if schema.get("type", "object") != "object":
             raise fail("summary.fields_schema.type", 'the fields are an object: "object"')
         properties = schema.get("properties", {})
-        if not isinstance(properties, dict) or not all(
-            isinstance(spec, dict) for spec in properties.values()
-        ):
+        if not isinstance(properties, dict):
             raise fail("summary.fields_schema.properties", "must be a table of field = {schema}")
+        for name, spec in properties.items():
+            if not isinstance(spec, dict):
+                raise fail(
+                    f"summary.fields_schema.properties.{name}",
+                    'must be the field\'s schema, e.g. { type = "string" }',
+                )
     return SummaryOptions(fields_schema=schema, webhook_url=url)
 
 
