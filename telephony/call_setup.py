@@ -9,7 +9,9 @@ conversation goes on in it.
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from google.adk.agents import RunConfig
 from google.adk.sessions import BaseSessionService
@@ -45,8 +47,10 @@ async def open_session(
     session_id: str,
     direction: str,
     caller_number: str | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Create the call's session with the route and caller context, unless it exists."""
+    """Create the call's session with the route and caller context, and ``extra`` (an outbound
+    call's purpose and variables), unless it exists."""
     try:
         existing = await service.get_session(
             app_name=app_name, user_id=user_id, session_id=session_id
@@ -69,5 +73,5 @@ async def open_session(
         app_name=app_name,
         user_id=user_id,
         session_id=session_id,
-        state=session_state(decision, caller),
+        state=session_state(decision, caller) | dict(extra or {}),
     )

@@ -30,7 +30,7 @@ from telephony.logcontext import about_call
 from telephony.outbound.dialer import OUTBOUND_PARAMETER, OutboundCall
 from telephony.policy import with_consent
 from telephony.ports import CallIdentity, CallLimits
-from telephony.routes.outbound import start_listening
+from telephony.routes.outbound import outbound_state, start_listening
 from telephony.routes.recordings import heard_finished, heard_started, twilio_recording
 from telephony.routes.returning import resumed
 from telephony.routes.voice import parse_direction, public_origin, stream_url
@@ -190,6 +190,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         session_id=identity.call_sid,
         direction=parameters.get("direction") or "inbound",
         caller_number=info.from_number,
+        extra=None if outbound is None else outbound_state(outbound),
     )
     control = CallController(
         start.call_sid,
@@ -219,9 +220,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         keypad=decision.route.keypad,
         silence=decision.route.silence,
     )
-    listener = (
-        None if outbound is None else await start_listening(app, call, outbound, runner, policy)
-    )
+    listener = None if outbound is None else await start_listening(app, call, outbound, policy)
     at_twilio = twilio_recording(app, call, policy, public_origin(app, websocket))
     if handshake.dropped:
         call.stats.bad_messages["before start"] = handshake.dropped

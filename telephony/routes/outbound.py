@@ -12,7 +12,6 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
-from google.adk.runners import Runner
 from pydantic import ValidationError
 
 from telephony.audio.voicemail import VoicemailDetector
@@ -95,27 +94,22 @@ async def answered_by(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def start_listening(
-    app: Services, call: Call, outbound: OutboundCall, runner: Runner, policy: RoutePolicy
-) -> OutboundListener:
-    """An outbound call's stream started: its session state says so, and it listens first,
-    with the policy of its route (the route of its ``from`` number: ``calling_from``)."""
-    call_sid = call.identity.call_sid
-    app.outbound.bind(outbound, call_sid)
-    state = {
+def outbound_state(outbound: OutboundCall) -> dict[str, Any]:
+    """What an outbound call's session state adds to its route's: why we called."""
+    return {
         "direction": "outbound",
         "purpose": outbound.request.purpose,
         "variables": dict(outbound.request.variables),
     }
-    try:
-        await app.session_service.create_session(
-            app_name=runner.app_name,
-            user_id=call.identity.user_id,
-            session_id=call_sid,
-            state=state,
-        )
-    except Exception:  # the call goes on; the cues carry the purpose too
-        logger.exception("call %s: could not create its session with the outbound state", call_sid)
+
+
+async def start_listening(
+    app: Services, call: Call, outbound: OutboundCall, policy: RoutePolicy
+) -> OutboundListener:
+    """An outbound call's stream started (its session holds ``outbound_state``): it listens
+    first, with the policy of its route (the route of its ``from`` number: ``calling_from``)."""
+    call_sid = call.identity.call_sid
+    app.outbound.bind(outbound, call_sid)
 
     async def hang_up() -> None:
         call.ending(EndReason.AGENT_HUNG_UP)
