@@ -149,3 +149,34 @@ async def test_a_machine_answers_the_message_starts_after_the_beep_and_the_call_
     assert result.final_status == "completed"
     assert transcript.call.end_reason is not None
     assert transcript.call.end_reason.value == "agent_hung_up"
+
+
+async def test_an_outbound_call_takes_the_route_of_its_from_number(tmp_path: Path) -> None:
+    routes = tmp_path / "routes.toml"
+    routes.write_text(
+        f'[[route]]\nname = "reminders"\nnumbers = ["{OUR_NUMBER}"]\n'
+        "[route.recording]\nheard = true\n"
+    )
+    recordings = tmp_path / "recordings"
+    async with dialling_server(tmp_path, routes_file=routes, recordings_dir=str(recordings)) as (
+        server,
+        rest,
+    ):
+        rest.state.callee = callee(server, script=(Speak(0.8), WaitForReply(timeout=20), Hangup()))
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            answer = await dial(
+                client,
+                server.api_token,
+                to=CALLEE_NUMBER,
+                **{"from": OUR_NUMBER},
+                purpose="remind the callee of tomorrow's appointment",
+            )
+            assert answer.status_code == 202, answer.text
+            final = await settled(client, server.api_token, answer.json()["id"])
+        transcript = await server.finished_transcript(final["call_sid"])
+        async with asyncio.timeout(20):
+            while not (listed := await server.services.recordings.of_call(final["call_sid"])):
+                await asyncio.sleep(0.05)
+
+    assert transcript.call.route == "reminders"
+    assert [recording.kind for recording in listed] == ["heard"], "the route records it"
