@@ -175,7 +175,10 @@ async def test_an_outbound_call_takes_the_route_of_its_from_number(tmp_path: Pat
             final = await settled(client, server.api_token, answer.json()["id"])
         transcript = await server.finished_transcript(final["call_sid"])
         async with asyncio.timeout(20):
-            while not (listed := await server.services.recordings.of_call(final["call_sid"])):
+            while True:  # listed once the stream has started it
+                listed = await server.services.recordings.of_call(final["call_sid"])
+                if listed:
+                    break
                 await asyncio.sleep(0.05)
 
     assert transcript.call.route == "reminders"
