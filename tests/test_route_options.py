@@ -10,7 +10,7 @@ from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.policy import AmdRule, policy_for, policy_from
 from telephony.routing import RecordingOptions, RoutingFileError, parse_routes
-from telephony.summaries import summary_plans
+from telephony.summaries import SummaryPlan, summary_plans
 
 OPTIONS = """\
 [default]
@@ -114,7 +114,7 @@ def test_summaries_use_the_routes_schema_and_webhook_else_the_settings() -> None
         assert plan.fields_schema == {"properties": {"reason": {"type": "string"}}}
 
     stored_only = summary_plans(settings(summary_webhook_secret=SecretStr("whsec")), table)
-    assert stored_only.for_route("shop") == type(clinic)(None, None)
+    assert stored_only.for_route("shop") == SummaryPlan(None, None)
     with pytest.raises(NotConfiguredError, match="route 'clinic': webhook_url"):
         summary_plans(settings(), table)  # a route's webhook, and nothing to sign with
 
