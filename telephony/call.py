@@ -70,6 +70,9 @@ WIND_UP_CUE = (
 )
 """What the agent is told when the process winds its calls up (the end of a drain)."""
 
+WIND_UP_QUIET_S = 1.5
+"""After its closing line, how long the agent must stay quiet before a wound-up call ends."""
+
 _CLOSE_CODES = {
     EndReason.MODEL_ERROR: CloseCode.INTERNAL_ERROR,
     EndReason.INTERNAL_ERROR: CloseCode.INTERNAL_ERROR,
@@ -230,8 +233,18 @@ class Call:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace_s):
                 await self._closing_line[1].wait()
+                await self._until_quiet(WIND_UP_QUIET_S)
         logger.info("call %s: wound up for a shutdown", self.identity.call_sid)
         self._end(EndReason.SERVER_SHUTDOWN)
+
+    async def _until_quiet(self, quiet_s: float) -> None:
+        """Until the agent has neither played nor generated anything for ``quiet_s``: a model
+        may go on after a first turn (a spoken preamble, then a tool call and its answer)."""
+        quiet_since = self._clock()
+        while self._clock() - quiet_since < quiet_s:
+            await asyncio.sleep(0.1)
+            if self._voice.playing or self._voice.generating:
+                quiet_since = self._clock()
 
     async def _direction(self, work: Callable[[], Awaitable[EndReason]], name: str) -> None:
         """Run one direction; when it ends, for whatever reason, end the call. (``work`` is

@@ -68,7 +68,15 @@ async def test_twiml_opens_a_secure_stream_with_parameters_and_a_safety_net(
 ) -> None:
     stream = await answer(call_server)
     assert stream.url == call_server.stream_url
-    assert set(stream.parameters) == {"token", "from", "to", "agent", "route", "direction"}
+    assert set(stream.parameters) == {
+        "token",
+        "from",
+        "to",
+        "agent",
+        "route",
+        "after_hours",
+        "direction",
+    }
     assert stream.parameters["agent"] == "receptionist"
     assert stream.parameters["route"] == "default"
     assert len(stream.parameters["token"]) >= 40

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from telephony.silence_watch import REPROMPT_CUE, SILENT_GOODBYE_CUE, TIME_UP_CUE
 from telephony.transcripts import EndReason, Speaker
-from tests.callserver import ACCOUNT_SID, RunningServer, running_server
+from tests.callserver import ACCOUNT_SID, PREAMBLE, RunningServer, running_server
 from twins.twilio import CallResult, HungUp, Silence, SimulatedCall, TwilioRestSim, WaitForGreeting
 
 DESK = "+14155550100"
@@ -55,7 +55,10 @@ async def test_a_silent_caller_is_reprompted_then_the_call_ends(tmp_path: Path) 
     assert result.journey[-1] == HungUp(t=result.journey[-1].t, by="rest")
     assert transcript.call.end_reason is EndReason.TIMEOUT
     agent = [t for t in transcript.turns if t.speaker is Speaker.AGENT]
-    assert len(agent) == 3, "greeting, re-prompt, goodbye"
+    # The greeting; the answer to the re-prompt (the emulator's next line: a spoken preamble, a
+    # tool call and its answer, two turns); the goodbye.
+    assert len(agent) == 4, [(t.text, t.start_ms) for t in transcript.turns]
+    assert agent[1].text == PREAMBLE
     assert not agent[-1].interrupted and agent[-1].heard_text == agent[-1].text
     assert transcript.turns[-1].text == "The call was ended (the caller stayed silent)."
 
