@@ -104,6 +104,7 @@ async def stage(frozen: bool, workdir: Path, routes: str | None = None) -> Async
                     twilio_auth_token=SecretStr(token),
                     google_api_key=SecretStr(DEFAULT_API_KEY),
                     database_url=f"sqlite+aiosqlite:///{workdir / f'{secrets.token_hex(4)}.db'}",
+                    max_loop_lag_ms=1e9,  # the simulated caller shares this event loop
                     routes_file=_routes_file(workdir, routes),
                 )
                 async with serve_in_process(create_app(settings), sock):

@@ -67,6 +67,7 @@ async def _demo(out_dir: Path) -> int:
         google_genai_use_vertexai=False,
         database_url=f"sqlite+aiosqlite:///{out_dir / 'demo.db'}",
         api_token=SecretStr(api_token),
+        max_loop_lag_ms=1e9,  # the simulated caller shares this event loop: not overload
     )
     print(f"Server on {base_url}, offline: the local Live API emulator answers as the model.")
     app = create_app(settings)

@@ -57,6 +57,7 @@ async def demo(out_dir: Path, scenario: str) -> int:
             google_genai_use_vertexai=False,
             database_url=f"sqlite+aiosqlite:///{out_dir / 'demo.db'}",
             api_token=SecretStr(api_token),
+            max_loop_lag_ms=1e9,  # the simulated caller shares this event loop: not overload
             outbound_from_numbers=OUR_NUMBER,
             record_heard=True,
             recordings_dir=str(out_dir / "recordings"),

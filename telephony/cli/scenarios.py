@@ -125,6 +125,7 @@ async def _scenario(scenario: str, out_dir: Path) -> int:
             google_genai_use_vertexai=False,
             database_url=f"sqlite+aiosqlite:///{out_dir / f'{scenario}.db'}",
             api_token=SecretStr(api_token),
+            max_loop_lag_ms=1e9,  # the simulated caller shares this event loop: not overload
             routes_file=routes,
         )
         app = create_app(settings)
