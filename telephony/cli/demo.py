@@ -54,21 +54,37 @@ def run(out_dir: Path, scenario: str = "inbound") -> int:
     return asyncio.run(_demo(out_dir))
 
 
+def offline_settings(
+    base_url: str,
+    auth_token: str,
+    api_token: str,
+    database: Path,
+    *,
+    account_sid: str = ACCOUNT_SID,
+    **more: Any,
+) -> Settings:
+    """A demo server's settings: on loopback, offline (the Live emulator answers), signatures
+    on, a SQLite file. The simulated callers share the server's event loop, so its lag guard is
+    lifted: their work is not overload."""
+    return Settings(
+        public_url=base_url,
+        twilio_account_sid=account_sid,
+        twilio_auth_token=SecretStr(auth_token),
+        google_api_key=None,
+        google_genai_use_vertexai=False,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        api_token=SecretStr(api_token),
+        max_loop_lag_ms=1e9,
+        **more,
+    )
+
+
 async def _demo(out_dir: Path) -> int:
     auth_token, api_token = secrets.token_hex(16), secrets.token_urlsafe(24)
     sock = bind()
     port = sock.getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        public_url=base_url,
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=SecretStr(auth_token),
-        google_api_key=None,
-        google_genai_use_vertexai=False,
-        database_url=f"sqlite+aiosqlite:///{out_dir / 'demo.db'}",
-        api_token=SecretStr(api_token),
-        max_loop_lag_ms=1e9,  # the simulated caller shares this event loop: not overload
-    )
+    settings = offline_settings(base_url, auth_token, api_token, out_dir / "demo.db")
     print(f"Server on {base_url}, offline: the local Live API emulator answers as the model.")
     app = create_app(settings)
     async with serve_in_process(app, sock):

@@ -15,12 +15,10 @@ from typing import Any
 
 import httpx
 import numpy as np
-from pydantic import SecretStr
 
 from telephony.app import create_app
-from telephony.cli.demo import fetch_transcript
+from telephony.cli.demo import fetch_transcript, offline_settings
 from telephony.cli.report import print_transcript
-from telephony.config import Settings
 from telephony.server import bind, serve_in_process
 from twins.speech import tone_end_s, voicemail_greeting
 from twins.twilio import (
@@ -48,16 +46,13 @@ async def demo(out_dir: Path, scenario: str) -> int:
     sock = bind()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     async with TwilioRestSim(account_sid=ACCOUNT_SID, auth_token=auth_token) as rest:
-        settings = Settings(
-            public_url=base_url,
-            twilio_account_sid=ACCOUNT_SID,
-            twilio_auth_token=SecretStr(auth_token),
+        settings = offline_settings(
+            base_url,
+            auth_token,
+            api_token,
+            out_dir / "demo.db",
+            account_sid=ACCOUNT_SID,
             twilio_api_base_url=rest.url,
-            google_api_key=None,
-            google_genai_use_vertexai=False,
-            database_url=f"sqlite+aiosqlite:///{out_dir / 'demo.db'}",
-            api_token=SecretStr(api_token),
-            max_loop_lag_ms=1e9,  # the simulated caller shares this event loop: not overload
             outbound_from_numbers=OUR_NUMBER,
             record_heard=True,
             recordings_dir=str(out_dir / "recordings"),

@@ -21,12 +21,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
 from telephony.app import create_app
-from telephony.cli.demo import ACCOUNT_SID, fetch_transcript
+from telephony.cli.demo import ACCOUNT_SID, fetch_transcript, offline_settings
 from telephony.cli.report import print_transcript
-from telephony.config import Settings
 from telephony.server import bind, configure_logging, serve_in_process
 from twins.gemini_live import LiveEmulator
 from twins.twilio import (
@@ -116,16 +113,12 @@ async def _scenario(scenario: str, out_dir: Path) -> int:
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     script, callees, back = _plan(scenario)
     async with TwilioRestSim(account_sid=ACCOUNT_SID, auth_token=auth_token) as sim:
-        settings = Settings(
-            public_url=base_url,
-            twilio_account_sid=ACCOUNT_SID,
-            twilio_auth_token=SecretStr(auth_token),
+        settings = offline_settings(
+            base_url,
+            auth_token,
+            api_token,
+            out_dir / f"{scenario}.db",
             twilio_api_base_url=sim.url,
-            google_api_key=None,
-            google_genai_use_vertexai=False,
-            database_url=f"sqlite+aiosqlite:///{out_dir / f'{scenario}.db'}",
-            api_token=SecretStr(api_token),
-            max_loop_lag_ms=1e9,  # the simulated caller shares this event loop: not overload
             routes_file=routes,
         )
         app = create_app(settings)
