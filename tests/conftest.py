@@ -28,6 +28,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'telephony.db'}"
+    return await emptied_test_postgres()
+
+
+@pytest.fixture
+async def postgres_url() -> str:
+    """The PostgreSQL at ``TEST_DATABASE_URL``, emptied (for tests that need it, e.g. several
+    server processes on one database); skipped or failed without it, as ``database_url``."""
+    return await emptied_test_postgres()
+
+
+async def emptied_test_postgres() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         reason = "TEST_DATABASE_URL is not set (.ci/postgres starts a server and prints one)"

@@ -3,7 +3,6 @@ another, both on one PostgreSQL (LISTEN/NOTIFY), with a reconnect that resumes b
 ``Last-Event-ID``."""
 
 import asyncio
-import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -12,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import empty_postgres
 from tests.sse import SseEvent, sse_events
 from tests.test_processes import ServerProcesses
 from twins.twilio import CallConfig, Hangup, SimulatedCall, Speak, WaitForGreeting, WaitForReply
@@ -53,13 +51,10 @@ async def _until(condition: Callable[[], Awaitable[bool]], timeout_s: float) -> 
             await asyncio.sleep(0.05)
 
 
-async def test_a_call_on_one_process_is_watched_live_from_another(tmp_path: Path) -> None:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
-        pytest.skip("TEST_DATABASE_URL is not set (.ci/postgres starts a server and prints one)")
-    await empty_postgres(url)
+async def test_a_call_on_one_process_is_watched_live_from_another(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    url = postgres_url
     auth_token, api_token = secrets.token_hex(16), secrets.token_urlsafe(16)
     env = {"DATABASE_URL": url, "TWILIO_AUTH_TOKEN": auth_token, "API_TOKEN": api_token}
     (tmp_path / "a").mkdir()

@@ -6,7 +6,6 @@ other two, and a call live on one is listed live by the others, with the instanc
 """
 
 import asyncio
-import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.conftest import empty_postgres
 from tests.outages import until
 from tests.test_processes import ServerProcesses
 from tests.twilio_peer import (
@@ -37,18 +35,6 @@ AUTH_TOKEN = secrets.token_hex(16)
 API_TOKEN = secrets.token_urlsafe(16)
 OTHER_STREAM_SID = "MZ" + "7" * 32
 INSTANCES = 3
-
-
-@pytest.fixture
-async def postgres_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        reason = "TEST_DATABASE_URL is not set (.ci/postgres starts a server and prints one)"
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
-        pytest.skip(reason)
-    await empty_postgres(url)
-    return url
 
 
 @pytest.fixture
