@@ -1,28 +1,18 @@
 """The outbound demo scenarios, run as people run them: a person answers, a machine answers."""
 
 import re
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
 import pytest
 
-from tests.test_processes import clean_env
+from tests.test_processes import run_demo
 
 
 @pytest.mark.parametrize("scenario", ["outbound", "voicemail"])
 def test_the_outbound_demos_run_and_say_what_happened(tmp_path: Path, scenario: str) -> None:
     out = tmp_path / "demo"
-    done = subprocess.run(
-        [sys.executable, "-m", "telephony", "demo", "--scenario", scenario, "--out", str(out)],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    done = run_demo(tmp_path, out, "--scenario", scenario)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PROBLEM" not in done.stdout
     if scenario == "voicemail":

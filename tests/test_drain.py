@@ -88,19 +88,27 @@ async def wait_for_live_calls(base_url: str, count: int, process: subprocess.Pop
             await asyncio.sleep(0.1)
 
 
-async def test_sigterm_lets_live_calls_finish_refuses_new_ones_and_exits_after_the_last(
-    tmp_path: Path, server_process: ServerProcesses
-) -> None:
-    base_url = server_process.base_url
+async def serve(
+    server_process: ServerProcesses, database: Path, **env: str
+) -> subprocess.Popen[str]:
+    """``python -m telephony serve`` on the fixture's port, with a SQLite file of its own."""
     process, _ = await asyncio.to_thread(
         server_process.start,
         [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"],
         PORT=server_process.port,
-        PUBLIC_URL=base_url,
+        PUBLIC_URL=server_process.base_url,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'drain.db'}",
-        DRAIN_BUDGET_S="300",
+        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        **env,
     )
+    return process
+
+
+async def test_sigterm_lets_live_calls_finish_refuses_new_ones_and_exits_after_the_last(
+    tmp_path: Path, server_process: ServerProcesses
+) -> None:
+    base_url = server_process.base_url
+    process = await serve(server_process, tmp_path / "drain.db", DRAIN_BUDGET_S="300")
     assert (await get(base_url, "/readyz")).status_code == 200
     calls = [
         asyncio.create_task(SimulatedCall(call_config(base_url, CONVERSATION, i)).run())
@@ -188,14 +196,7 @@ async def test_a_second_sigterm_stops_at_once_and_the_live_call_goes_to_its_fall
     tmp_path: Path, server_process: ServerProcesses
 ) -> None:
     base_url = server_process.base_url
-    process, _ = await asyncio.to_thread(
-        server_process.start,
-        [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"],
-        PORT=server_process.port,
-        PUBLIC_URL=base_url,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'twice.db'}",
-    )
+    process = await serve(server_process, tmp_path / "twice.db")
     script = (WaitForGreeting(timeout=30), Silence(90), Hangup())
     call = asyncio.create_task(SimulatedCall(call_config(base_url, script, 0)).run())
     await wait_for_live_calls(base_url, 1, process)

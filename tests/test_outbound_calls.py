@@ -13,6 +13,7 @@ import pytest
 from telephony.audio import ulaw_to_pcm16
 from telephony.transcripts import CallDirection, Speaker
 from telephony.twilio.security import pseudonym
+from tests.callserver import RunningServer
 from tests.outbound import (
     CALLEE_NUMBER,
     OUR_NUMBER,
@@ -41,6 +42,16 @@ async def settled(client: httpx.AsyncClient, token: str, call_id: str) -> dict[s
             if found["status"] in ("completed", "busy", "no-answer", "failed", "canceled"):
                 return found
             await asyncio.sleep(0.05)
+
+
+async def dial_to_the_end(server: RunningServer, **body: Any) -> dict[str, Any]:
+    """Ask the server to call the callee from our number; the call's status once it has ended."""
+    async with httpx.AsyncClient(base_url=server.base_url) as client:
+        answer = await dial(
+            client, server.api_token, to=CALLEE_NUMBER, **{"from": OUR_NUMBER}, **body
+        )
+        assert answer.status_code == 202, answer.text
+        return await settled(client, server.api_token, answer.json()["id"])
 
 
 async def test_a_person_answers_the_agent_greets_after_detection(tmp_path: Path) -> None:
@@ -104,16 +115,7 @@ async def test_a_machine_answers_the_message_starts_after_the_beep_and_the_call_
             pickup=Pickup(kind="machine", speech_s=3.2, greeting_end="beep"),
             script=(SpeakWav(greeting), Silence(40)),
         )
-        async with httpx.AsyncClient(base_url=server.base_url) as client:
-            answer = await dial(
-                client,
-                server.api_token,
-                to=CALLEE_NUMBER,
-                **{"from": OUR_NUMBER},
-                purpose="confirm tomorrow's appointment",
-            )
-            assert answer.status_code == 202, answer.text
-            final = await settled(client, server.api_token, answer.json()["id"])
+        final = await dial_to_the_end(server, purpose="confirm tomorrow's appointment")
         result = await asyncio.wait_for(rest.placed_result(final["call_sid"]), TIMEOUT_S)
         transcript = await server.finished_transcript(final["call_sid"])
         texts = [t.text for c in server.emulator.record.connections for t in c.texts]
@@ -163,16 +165,7 @@ async def test_an_outbound_call_takes_the_route_of_its_from_number(tmp_path: Pat
         rest,
     ):
         rest.state.callee = callee(server, script=(Speak(0.8), WaitForReply(timeout=20), Hangup()))
-        async with httpx.AsyncClient(base_url=server.base_url) as client:
-            answer = await dial(
-                client,
-                server.api_token,
-                to=CALLEE_NUMBER,
-                **{"from": OUR_NUMBER},
-                purpose="remind the callee of tomorrow's appointment",
-            )
-            assert answer.status_code == 202, answer.text
-            final = await settled(client, server.api_token, answer.json()["id"])
+        final = await dial_to_the_end(server, purpose="remind the callee of tomorrow's appointment")
         transcript = await server.finished_transcript(final["call_sid"])
         async with asyncio.timeout(20):
             while True:  # listed once the stream has started it

@@ -91,10 +91,10 @@ def wait_healthy(base_url: str, process: subprocess.Popen[str]) -> dict[str, obj
     pytest.fail("the server did not become healthy in time")
 
 
-def test_demo_places_a_call_and_exits_zero(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    done = subprocess.run(
-        [sys.executable, "-m", "telephony", "demo", "--out", str(out)],
+def run_demo(tmp_path: Path, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``python -m telephony demo`` in a clean environment, as a newcomer runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "telephony", "demo", *options, "--out", str(out)],
         cwd=tmp_path,
         env=clean_env(),
         capture_output=True,
@@ -102,6 +102,11 @@ def test_demo_places_a_call_and_exits_zero(tmp_path: Path) -> None:
         timeout=180,
         check=False,
     )
+
+
+def test_demo_places_a_call_and_exits_zero(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    done = run_demo(tmp_path, out)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Transcript" in done.stdout
     assert "interrupted; the caller heard" in done.stdout
