@@ -5,10 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def scenario_names() -> tuple[str, ...]:
-    """The contact-centre scenarios of ``demo`` (``telephony/cli/scenarios.py``)."""
-    return ("transfer", "transfer-unanswered", "keypad", "silence", "warm-transfer")
+from telephony.cli import CONTACT_CENTRE_SCENARIOS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             "inbound",
             "outbound",
             "voicemail",
-            *scenario_names(),
+            *CONTACT_CENTRE_SCENARIOS,
         ],
         default="inbound",
         help="inbound: a caller; outbound: we call a person; voicemail: we reach a machine; "
@@ -85,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_command.run(args.host, args.port, args.workers)
     if args.command == "demo":
-        if args.scenario in scenario_names():
+        if args.scenario in CONTACT_CENTRE_SCENARIOS:
             from telephony.cli import scenarios
 
             return scenarios.run(args.scenario, args.out)

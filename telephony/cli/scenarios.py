@@ -61,7 +61,6 @@ menu = {{ "1" = "billing" }}
 reprompt_after_s = 4
 max_reprompts = 2
 """
-SCENARIOS = ("transfer", "transfer-unanswered", "keypad", "silence", "warm-transfer")
 
 
 def run(scenario: str, out_dir: Path) -> int:
