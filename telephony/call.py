@@ -180,7 +180,6 @@ class Call:
         self._closing: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._on_reply = on_reply
-        self._caller_stopped_at: float | None = None
         """When the caller last stopped speaking, until the agent's next audio went out."""
         self._closing_line: tuple[int, asyncio.Event] | None = None
         """Set by ``wind_up``: when the agent was asked for its closing line, and its event."""
@@ -373,10 +372,8 @@ class Call:
         if onset:
             self._caller.caller_spoke()
         if was_speaking and not speech.speaking:
-            now = self._clock()
             # A reply still playing is not an answer to this: only a quiet line is timed.
-            self._caller_stopped_at = None if voice.playing else now
-            self._watch.caller_stopped(now, speech.spoke_ms)
+            self._watch.caller_stopped(self._clock(), speech.spoke_ms, quiet_line=not voice.playing)
         if onset and voice.playing and not voice.generating:
             # The caller talks over the rest of a reply the model has finished generating: the
             # model may not interrupt itself for that, so the call stops playback itself.
@@ -408,9 +405,9 @@ class Call:
                 self._store_caller_turn(self._now_ms(), close=True)
                 await voice.barge_in()
             if message.audio:
-                self._watch.spoke(self._clock())
-            if message.audio and self._caller_stopped_at is not None:
-                self._replied(self._caller_stopped_at)
+                waited = self._watch.spoke(self._clock())
+                if waited is not None and self._on_reply is not None:
+                    self._on_reply(waited)
             for chunk in message.audio:
                 await voice.play(chunk)
             if message.output_text:
@@ -430,12 +427,6 @@ class Call:
                 await voice.turn_complete()
         except _CallerGone:
             self._end(EndReason.CONNECTION_LOST)
-
-    def _replied(self, caller_stopped_at: float) -> None:
-        """The agent's first audio after the caller stopped speaking is going out."""
-        self._caller_stopped_at = None
-        if self._on_reply is not None:
-            self._on_reply(self._clock() - caller_stopped_at)
 
     async def _model_connection_ended(self) -> None:
         """A connection of the model ended (``goAway``, a drop, a hand-over to another agent):

@@ -43,21 +43,26 @@ class ModelWatch:
     _heard: float | None = None
     _spoke: float | None = None
     _caller_stopped: float | None = None
+    _awaiting_reply: float | None = None
     _nudged: float | None = None
 
     def heard(self, now: float) -> None:
         """The model sent a message."""
         self._heard = now
 
-    def spoke(self, now: float) -> None:
-        """The model sent audio: it is answering."""
+    def spoke(self, now: float) -> float | None:
+        """The model sent audio: it is answering. Returns how long the caller waited for it,
+        when this is the first audio since they stopped speaking on a quiet line (the reply
+        latency); else None."""
         self._spoke = now
+        waited, self._awaiting_reply = self._awaiting_reply, None
+        return None if waited is None else now - waited
 
     def nudge_due(self, now: float, *, playing: bool) -> bool:
         """True once per caller utterance the model has not answered within ``nudge_s``
         (while none of its audio is still playing): the call should nudge it now."""
         stopped = self._caller_stopped
-        if stopped is None or playing or self._unanswered_since(stopped) is False:
+        if stopped is None or playing or not self._unanswered_since(stopped):
             return False
         if self._nudged is not None and self._nudged >= stopped:
             return False
@@ -69,8 +74,10 @@ class ModelWatch:
     def _unanswered_since(self, stopped: float) -> bool:
         return self._spoke is None or self._spoke < stopped
 
-    def caller_stopped(self, now: float, spoke_ms: float) -> None:
-        """The caller stopped speaking after ``spoke_ms`` of speech."""
+    def caller_stopped(self, now: float, spoke_ms: float, *, quiet_line: bool = True) -> None:
+        """The caller stopped speaking after ``spoke_ms`` of speech. With the agent's audio
+        still playing (not ``quiet_line``), the audio that follows is no reply to be timed."""
+        self._awaiting_reply = now if quiet_line else None
         if spoke_ms >= MIN_SPEECH_MS:
             self._caller_stopped = now
 

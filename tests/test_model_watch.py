@@ -38,3 +38,13 @@ def test_no_nudge_while_the_agent_still_plays_or_after_a_cough() -> None:
     watch.spoke(9.5)
     watch.caller_stopped(10.0, spoke_ms=200)  # too short to need an answer
     assert not watch.nudge_due(15.0, playing=False)
+
+
+def test_the_reply_is_timed_from_the_end_of_speech_on_a_quiet_line_only() -> None:
+    watch = ModelWatch(started=0.0)
+    watch.caller_stopped(5.0, spoke_ms=900)
+    waited = watch.spoke(5.75)
+    assert waited is not None and abs(waited - 0.75) < 1e-9
+    assert watch.spoke(5.8) is None, "only the first audio after the caller's words is timed"
+    watch.caller_stopped(8.0, spoke_ms=300, quiet_line=False)  # over the agent's own audio
+    assert watch.spoke(8.5) is None
