@@ -13,8 +13,8 @@ whoever sent the request; if it is Twilio retrying, the caller hears an apology 
 Twilio's "application error", and either way nothing can open a second stream.
 
 Before any of that, the process decides whether it can take the call (``admission.py``): full,
-out of CPU or draining for a shutdown, it answers with the overflow (``overflow_for``: a
-message, another number or a queue) and no stream, rather than degrade the calls it carries.
+out of CPU or draining for a shutdown, it answers with the overflow (``overflow_twiml``: the
+route's, else a message, another number or a queue from the settings) and no stream, rather than degrade the calls it carries.
 """
 
 import logging
@@ -67,14 +67,14 @@ async def voice(request: Request) -> Response:
         logger.warning("call %s: answered with the overflow (%s)", call_sid, refusal)
         app.metrics.refused(refusal)
         await _record_status(app, form)
-        return Response(overflow_twiml(app, form, route), media_type=_TWIML)
+        return Response(overflow_twiml(app, route), media_type=_TWIML)
     token = app.tokens.mint(call_sid, form.account_sid)
     try:
         granted = await app.streams.grant(call_sid, token.nonce, datetime.now(UTC))
     except StorageError:
         app.admission.release(call_sid)
         logger.exception("call %s: could not record its stream grant; no stream", call_sid)
-        return Response(overflow_twiml(app, form, route), media_type=_TWIML)
+        return Response(overflow_twiml(app, route), media_type=_TWIML)
     if not granted:
         logger.warning(
             "call %s: voice webhook for a call already answered (replayed or retried); no stream",
@@ -104,22 +104,18 @@ async def voice(request: Request) -> Response:
     return Response(twiml, media_type=_TWIML)
 
 
-def overflow_twiml(app: Services, form: CallForm, route: Route) -> str:
+def overflow_twiml(app: Services, route: Route) -> str:
     """What a caller this process cannot take hears: the route's overflow, else the
     deployment's (``OVERFLOW*`` settings)."""
     if route.overflow is not None:
         return route.overflow.twiml()
-    return overflow(overflow_for(app, form))
-
-
-def overflow_for(app: Services, form: CallForm) -> Overflow:
-    """Where a call this process cannot take goes (the same for every call, from the settings)."""
-    del form  # the call's route will choose, once routes carry their own overflow
     settings = app.settings
-    return Overflow(
-        message=settings.overflow_message,
-        dial=settings.overflow_number if settings.overflow == "redirect" else None,
-        enqueue=settings.overflow_queue if settings.overflow == "queue" else None,
+    return overflow(
+        Overflow(
+            message=settings.overflow_message,
+            dial=settings.overflow_number if settings.overflow == "redirect" else None,
+            enqueue=settings.overflow_queue if settings.overflow == "queue" else None,
+        )
     )
 
 
