@@ -14,7 +14,8 @@ Twilio's "application error", and either way nothing can open a second stream.
 
 Before any of that, the process decides whether it can take the call (``admission.py``): full,
 out of CPU or draining for a shutdown, it answers with the overflow (``overflow_twiml``: the
-route's, else a message, another number or a queue from the settings) and no stream, rather than degrade the calls it carries.
+route's, else a message, another number or a queue from the settings) and no stream, rather
+than degrade the calls it carries.
 """
 
 import logging
