@@ -25,6 +25,7 @@ from typing import Any
 from google import genai
 from google.genai import errors, types
 
+from telephony.background import finish
 from telephony.errors import StorageError
 from telephony.summaries.plans import SummaryPlans
 from telephony.summaries.prompt import CallSummary, SummaryError, build_prompt, parse_answer
@@ -91,16 +92,9 @@ class Summaries:
         try:
             yield
         finally:
-            tasks = set(self._tasks)
-            if tasks:
-                _done, left = await asyncio.wait(tasks, timeout=DRAIN_S)
-                for task in left:
-                    task.cancel()
-                for task in left:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                if left:
-                    logger.warning("stopped with %d call summaries not finished", len(left))
+            left = await finish(set(self._tasks), DRAIN_S)
+            if left:
+                logger.warning("stopped with %d call summaries not finished", left)
 
     async def _logged(self, call_sid: str) -> None:
         try:

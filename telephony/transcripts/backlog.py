@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from telephony.background import finish
+
 logger = logging.getLogger(__name__)
 
 
@@ -111,19 +113,10 @@ class Backlog:
             return 0
         logger.info("waiting up to %.0f s for %d calls' transcripts", timeout_s, len(tasks))
         self.wake_all()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                for task in tasks:
-                    await asyncio.shield(task)
-        left = [task for task in tasks if not task.done()]
-        for task in left:
-            task.cancel()
-        for task in left:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        left = await finish(tasks, timeout_s)
         if left:
-            logger.error("stopped with %d calls' transcripts not written in full", len(left))
-        return len(left)
+            logger.error("stopped with %d calls' transcripts not written in full", left)
+        return left
 
 
 async def _logged(name: str, work: Coroutine[Any, Any, None]) -> None:
