@@ -42,18 +42,23 @@ class AgentVoice:
         self._peak_dbfs = SILENT_DBFS
         self.media_out = 0
         self.clears = 0
-        self._changed = asyncio.Event()
+        self._change: asyncio.Event | None = None
+        """Set at the next change, when someone waits for one (made only then: changes come
+        with every chunk and every mark)."""
         self._dropping = False
         """The rest of the reply being generated is dropped (cut off by a keypad key)."""
 
     async def changed(self) -> None:
         """Return at the next change of the playback truth (audio sent, a mark settled, a turn
         begun or ended): call control waits on it for the agent's last words to be heard."""
-        await self._changed.wait()
+        if self._change is None:
+            self._change = asyncio.Event()
+        await self._change.wait()
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self._change is not None:
+            self._change.set()
+            self._change = None
 
     @property
     def playing(self) -> bool:

@@ -237,13 +237,18 @@ class Call:
         self._end(EndReason.SERVER_SHUTDOWN)
 
     async def _until_quiet(self, quiet_s: float) -> None:
-        """Until the agent has neither played nor generated anything for ``quiet_s``: a model
-        may go on after a first turn (a spoken preamble, then a tool call and its answer)."""
-        quiet_since = self._clock()
-        while self._clock() - quiet_since < quiet_s:
-            await asyncio.sleep(0.1)
-            if self._voice.playing or self._voice.generating:
-                quiet_since = self._clock()
+        """Until the agent has been idle for ``quiet_s``: a model may go on after a first turn
+        (a spoken preamble, then a tool call and its answer)."""
+        voice = self._voice
+        while True:
+            if not voice.idle:
+                await voice.changed()
+                continue
+            try:
+                async with asyncio.timeout(quiet_s):
+                    await voice.changed()
+            except TimeoutError:
+                return
 
     async def _direction(self, work: Callable[[], Awaitable[EndReason]], name: str) -> None:
         """Run one direction; when it ends, for whatever reason, end the call. (``work`` is
