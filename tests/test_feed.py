@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from telephony.errors import StorageError
 from telephony.feed import EventTickets, Feed
 from telephony.feed.stream import event_stream
 from telephony.transcripts import CallInfo, TranscriptStore
@@ -88,6 +89,16 @@ async def test_an_event_written_again_is_stored_once(transcript_store: Transcrip
     unnumbered = await log.append(sid, EventKind.BARGE_IN, {})
     assert unnumbered is not None and unnumbered > first
     assert [event.kind for event in await log.read(after=0)] == [EventKind.TURN, EventKind.BARGE_IN]
+
+    assert [event.data for event in await log.read(after=0, call_sid=sid)] == [{"seq": 1}, {}]
+
+
+async def test_an_event_of_an_unknown_call_is_refused(transcript_store: TranscriptStore) -> None:
+    log = EventLog(transcript_store.engine)
+    for seq in (None, 1):
+        with pytest.raises(StorageError, match="no call CA-unknown"):
+            await log.append("CA-unknown", EventKind.TURN, {}, seq=seq)
+    assert await log.read(after=0) == []
 
 
 def test_tickets_expire_and_cannot_be_forged() -> None:
