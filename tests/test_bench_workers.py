@@ -121,6 +121,9 @@ def test_worker_counts_are_compared_by_capacity_and_cost() -> None:
     assert against["largest_n_is_largest_step"]  # 50 was the last step: a lower bound
     assert "a lower bound" in text
     assert [s["cpu_s_per_call_min_ratio"] for s in against["steps"]] == pytest.approx([1.2, 1.0])
+    none_within = [step(25, 1, 1.0, 30.0)]
+    text, figures = compare([(1, none_within), (2, two)], cpus=2)
+    assert "none -> 50" in text and figures["against"][0]["largest_n_ratio"] is None
 
 
 def test_the_table_shows_workers_figures_as_bucket_bounds() -> None:

@@ -40,8 +40,8 @@ def compare(runs: Sequence[Run], cpus: int) -> tuple[str, dict[str, Any]]:
         capped = best is not None and best == max((r.calls for r in rows), default=0)
         best_ratio = ratio(best, base_best)
         lines.append(
-            f"  largest N with added p99 < {ADDED_LIMIT_MS:.0f} ms each way: {base_best}"
-            f" -> {best} with {workers} workers ({_x(best_ratio)}"
+            f"  largest N with added p99 < {ADDED_LIMIT_MS:.0f} ms each way: {_n(base_best)}"
+            f" -> {_n(best)} with {workers} workers ({_x(best_ratio)}"
             + (", the largest step run: a lower bound)" if capped else ")")
         )
         steps = []
@@ -89,6 +89,10 @@ def _peers(row: StepResult) -> float | None:
     if row.emulator_cpu_percent is None or row.callers_cpu_percent is None:
         return None
     return row.emulator_cpu_percent + row.callers_cpu_percent
+
+
+def _n(calls: int | None) -> str:
+    return "none" if calls is None else str(calls)
 
 
 def _f(value: float | None, digits: int = 1) -> str:
