@@ -16,7 +16,8 @@ p99 latencies at 2N with those at N and gives the slowest overflow answer. Witho
 server's admission limits are lifted, so that the ramp finds what one process carries.
 Results: one table on standard output and a JSON file (``bench/results/`` by default, ``--json``).
 
-Four processes, so that the peers' CPU is not charged to the server:
+Four processes (the server several with ``--workers``), so that the peers' CPU is not charged
+to the server:
 
 - the server, exactly as deployed: ``python -m telephony serve`` with its settings in a clean
   environment, "online" against the Live API emulator (``--server-env NAME=VALUE`` adds one);
@@ -63,6 +64,7 @@ answers it. Event-loop lag and the server's own barge-in reaction come from the 
 histograms: shown as ``<=`` a bucket's upper bound, the lag the worst worker's. ``--pin`` with
 N workers gives the server's processes CPUs 0..N-1 together (the kernel places them) and the
 peers the rest, so it needs N + 1 CPUs: on a 2-core machine, compare workers unpinned.
+Admission limits are each worker's own: with ``--capacity C``, N workers admit N * C calls.
 
 The ramp stops early when calls fail, the server drops frames or dies, or the added p99
 exceeds 100 ms either way. Exit status: 0 when every call of every step worked, 1 when calls
@@ -420,7 +422,8 @@ async def run_server(
         await server.stop()
         if outcome.status:  # keep the evidence: the work directory goes away
             stamp = f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S}"
-            kept = ROOT / "bench" / "results" / f"calls-{stamp}-w{outcome.workers}-server.log"
+            workers = "" if outcome.workers == 1 else f"-w{outcome.workers}"
+            kept = ROOT / "bench" / "results" / f"calls-{stamp}{workers}-server.log"
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(server.log_path, kept)
             print(f"server log kept: {kept}", file=sys.stderr)

@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,10 @@ def test_a_server_and_its_workers_are_found_and_measured_together() -> None:
     child = subprocess.Popen([sys.executable, "-c", code])
     try:
         assert child.pid in children(os.getpid())
+        # Just after exec the command line can read empty for a moment.
+        deadline = time.monotonic() + 30.0
+        while not command_line(child.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert code in command_line(child.pid)
         both = sample(0.0, {"group": (os.getpid(), child.pid), "alone": (os.getpid(),)})
         assert both.seconds["group"] >= both.seconds["alone"]
