@@ -4,6 +4,11 @@ Run ``python bench/calls.py`` (a ramp of 1, 25, 50, 100, 200, 400 calls, 30 s ea
 ``--quick`` (1 and 10 calls, 12 s each, under a minute), ``--steps 1,25,50``, ``--duration S``;
 ``--server-env NAME=VALUE`` passes a setting to the server, ``--no-stop`` runs every step,
 ``--pin`` gives the server a CPU of its own (the peers share the others).
+``--workers N`` runs the server as ``serve --workers N``: a supervisor and N worker processes
+sharing the listening socket (see "Several workers" below). ``--compare-workers 1,2`` runs the
+same steps against each number of workers in turn (a fresh server each time, the same peers)
+and prints each table, then the ratios: the largest N within 20 ms added p99 each way, and CPU
+seconds per call-minute at each N both ran.
 ``--capacity N`` measures admission control instead of the ramp: the server is given
 ``MAX_CALLS=N`` and two steps run, N calls (the unloaded figures) then 2N calls, of which N
 should be refused at the webhook with the overflow; the summary compares the admitted calls'
@@ -11,7 +16,8 @@ p99 latencies at 2N with those at N and gives the slowest overflow answer. Witho
 server's admission limits are lifted, so that the ramp finds what one process carries.
 Results: one table on standard output and a JSON file (``bench/results/`` by default, ``--json``).
 
-Four processes, so that the peers' CPU is not charged to the server:
+Four processes (the server several with ``--workers``), so that the peers' CPU is not charged
+to the server:
 
 - the server, exactly as deployed: ``python -m telephony serve`` with its settings in a clean
   environment, "online" against the Live API emulator (``--server-env NAME=VALUE`` adds one);
@@ -49,6 +55,17 @@ Within it, with times from ``time.monotonic()`` (one clock for all processes on 
   the server, the peers and this process together need more cores than there are, the peers,
   not the server, are the limit. The idle server's own CPU is printed before the first step.
 
+Several workers: CPU and RSS are the sums over the server's processes, the supervisor (idle
+but for its health checks) and ``multiprocessing``'s resource tracker included; RSS per call is
+that sum's growth over N. Calls in progress (waiting for idle) and frames in and dropped are
+added up over every worker's Prometheus multiprocess files (``serve`` writes them; the bench
+names their directory), because ``GET /metrics`` describes only the random worker that
+answers it. Event-loop lag and the server's own barge-in reaction come from the same files'
+histograms: shown as ``<=`` a bucket's upper bound, the lag the worst worker's. ``--pin`` with
+N workers gives the server's processes CPUs 0..N-1 together (the kernel places them) and the
+peers the rest, so it needs N + 1 CPUs: on a 2-core machine, compare workers unpinned.
+Admission limits are each worker's own: with ``--capacity C``, N workers admit N * C calls.
+
 The ramp stops early when calls fail, the server drops frames or dies, or the added p99
 exceeds 100 ms either way. Exit status: 0 when every call of every step worked, 1 when calls
 failed, 2 when the server died or a worker failed.
@@ -64,17 +81,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 if __name__ == "__main__" and not __package__:
     # Run as a script: make the project importable.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.callbench import caller_worker, emulator_worker
+from bench.callbench.compare import compare
 from bench.callbench.emulator_worker import Endpoint
-from bench.callbench.procstat import rss_bytes, sample
-from bench.callbench.report import render, write_json
+from bench.callbench.procstat import sample, total_rss_bytes
+from bench.callbench.report import document_of, render, write_document, write_json
 from bench.callbench.server import ROOT, ServerProcess
 from bench.callbench.step import MAX_DIRECT, Bench, StepResult, run_step
 from bench.callbench.workers import Worker, WorkerError
@@ -116,6 +137,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="give the server CPU 0 to itself; the emulator, callers and bench share the rest",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the server as serve --workers N (default 1: one process)",
+    )
+    parser.add_argument(
+        "--compare-workers",
+        type=_steps,
+        metavar="A,B",
+        help="the same steps against each number of workers, e.g. 1,2; then the ratios",
+    )
+    parser.add_argument(
         "--no-stop", action="store_true", help="run every step even when the server falls behind"
     )
     parser.add_argument(
@@ -137,6 +171,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for item in args.server_env:
         if "=" not in item:
             parser.error(f"--server-env wants NAME=VALUE, got {item!r}")
+    if args.workers < 1:
+        parser.error("--workers wants a positive number of processes")
+    args.worker_counts = args.compare_workers or (args.workers,)
+    if args.pin:
+        cpus = len(os.sched_getaffinity(0))
+        most = max(args.worker_counts)
+        if most + 1 > cpus:
+            parser.error(
+                f"--pin with {most} server process(es) needs {most + 1} CPUs (the peers get the"
+                f" rest), this machine gives {cpus}: leave out --pin to compare workers here"
+            )
     return args
 
 
@@ -223,75 +268,52 @@ def git_commit() -> str:
     return commit + ("+changes" if dirty else "")
 
 
+@dataclass
+class ServerRun:
+    """The steps run against one server (``serve --workers N``), and how they ended."""
+
+    workers: int
+    rows: list[StepResult] = field(default_factory=list)
+    idle: dict[str, float] = field(default_factory=dict)
+    stopped: str | None = None
+    status: int = 0
+
+
+@dataclass
+class Peers:
+    """The processes every server run shares: the emulator, the callers, and their endpoint."""
+
+    emulator: Worker
+    callers: Worker
+    endpoint: Endpoint
+
+
 async def run(args: argparse.Namespace) -> int:
     started = datetime.datetime.now(datetime.UTC)
     extra_env = admission_env(args.capacity) | dict(item.split("=", 1) for item in args.server_env)
-    rows: list[StepResult] = []
-    meta_idle: dict[str, float] = {}
-    stopped: str | None = None
-    status = 0
+    runs: list[ServerRun] = []
     emulator = Worker("emulator", emulator_worker.main)
     callers = Worker("callers", caller_worker.main)
     with tempfile.TemporaryDirectory(prefix="callbench-") as workdir:
-        server: ServerProcess | None = None
         try:
             await asyncio.gather(emulator.ready(), callers.ready())
-            endpoint: Endpoint = await emulator.request("endpoint")
-            server = ServerProcess(Path(workdir), endpoint.client_env, extra_env)
-            server.start()
-            await server.wait_ready()
-            if args.pin:
-                _pin(server.pid, [emulator.pid, callers.pid, os.getpid()])
-            await asyncio.sleep(IDLE_SETTLE_S)
-            idle_rss = rss_bytes(server.pid)
-            idle_cpu = await _idle_cpu_percent(server.pid)
-            meta_idle.update(rss_mib=idle_rss / 2**20, cpu_percent=idle_cpu)
-            bench = Bench(server, emulator, callers, endpoint, idle_rss)
-            print(
-                f"server pid {server.pid} on {server.url}, idle: RSS {idle_rss / 2**20:.0f} MiB,"
-                f" CPU {idle_cpu:.1f}%; emulator pid {emulator.pid}, callers pid {callers.pid}",
-                flush=True,
-            )
-            for seed, calls in enumerate(args.steps):
-                print(f"step: {calls} calls for {args.duration:.0f} s ...", flush=True)
-                began = time.monotonic()
-                row = await run_step(
-                    bench, calls, args.duration, direct_max=args.direct, seed=1000 * seed
-                )
-                rows.append(row)
-                print(
-                    f"  {row.calls_ok}/{calls} ok ({row.refused} refused), added p99 up/down"
-                    f" {_num(row.added_up_p99)}/{_num(row.added_down_p99)} ms,"
-                    f" server CPU {_num(row.server_cpu_percent)}%"
-                    f" ({time.monotonic() - began:.0f} s)",
-                    flush=True,
-                )
-                stopped = stop_reason(row)
-                if row.calls_failed:
-                    status = max(status, 1)
-                if not row.server_alive:
-                    status = 2
-                    print(server.log_tail(), file=sys.stderr)
-                if stopped and not (args.no_stop and row.server_alive):
-                    break
+            peers = Peers(emulator, callers, await emulator.request("endpoint"))
+            for workers in args.worker_counts:
+                outcome = ServerRun(workers)
+                runs.append(outcome)
+                if len(args.worker_counts) > 1:
+                    print(f"serve --workers {workers}:", flush=True)
+                await run_server(args, outcome, Path(workdir) / f"w{workers}", peers, extra_env)
+                if outcome.status == 2 and not outcome.rows:
+                    break  # the server did not start, or a peer failed: the next would too
         except WorkerError as exc:
-            stopped = f"a worker failed: {exc}"
-            status = 2
+            if not runs:  # a peer failed to start (later, the run has said so)
+                runs.append(ServerRun(args.worker_counts[0], stopped=f"a worker failed: {exc}"))
+                runs[-1].status = 2
         finally:
-            if server is not None:
-                await server.stop()
-                if status:  # keep the evidence: the work directory goes away
-                    kept = ROOT / "bench" / "results" / f"calls-{started:%Y%m%dT%H%M%S}-server.log"
-                    kept.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(server.log_path, kept)
-                    print(f"server log kept: {kept}", file=sys.stderr)
             for worker in (callers, emulator):
                 worker.stop()
-    print()
-    print(render(rows, stopped))
-    if args.capacity is not None:
-        print(overload_summary(rows, args.capacity))
-    path = args.json or ROOT / "bench" / "results" / f"calls-{started:%Y%m%dT%H%M%S}.json"
+    status = max(outcome.status for outcome in runs)
     meta: dict[str, Any] = {
         "commit": git_commit(),
         "started_at": started.isoformat(),
@@ -301,23 +323,121 @@ async def run(args: argparse.Namespace) -> int:
         "direct_max": args.direct,
         "pinned": args.pin,
         "cpus": os.cpu_count(),
-        "server_idle": meta_idle,
-        "stopped": stopped,
-        "exit_status": status,
     }
-    write_json(path, rows, meta)
+    path = args.json or ROOT / "bench" / "results" / f"calls-{started:%Y%m%dT%H%M%S}.json"
+    if args.compare_workers is None:
+        [outcome] = runs
+        print()
+        print(render(outcome.rows, outcome.stopped))
+        if args.capacity is not None:
+            print(overload_summary(outcome.rows, args.capacity))
+        write_json(path, outcome.rows, meta | _run_meta(outcome))
+    else:
+        for outcome in runs:
+            print(f"\nserve --workers {outcome.workers}:")
+            print(render(outcome.rows, outcome.stopped))
+        text, figures = compare([(o.workers, o.rows) for o in runs], os.cpu_count() or 1)
+        print()
+        print(text)
+        document = {
+            "runs": [document_of(o.rows, _run_meta(o)) for o in runs],
+            "comparison": figures,
+        }
+        write_document(path, meta | {"exit_status": status} | document)
     print(f"\nResults: {path} (commit {meta['commit']})")
     return status
 
 
-def _pin(server: int, others: list[int]) -> None:
-    """The server alone on the first CPU it may use, everything else on the remaining ones."""
+def _run_meta(outcome: ServerRun) -> dict[str, Any]:
+    return {
+        "workers": outcome.workers,
+        "server_idle": outcome.idle,
+        "stopped": outcome.stopped,
+        "exit_status": outcome.status,
+    }
+
+
+async def run_server(
+    args: argparse.Namespace,
+    outcome: ServerRun,
+    workdir: Path,
+    peers: Peers,
+    extra_env: dict[str, str],
+) -> None:
+    """Start a server with ``outcome.workers`` processes, run the steps against it, stop it."""
+    await asyncio.to_thread(workdir.mkdir)
+    server = ServerProcess(workdir, peers.endpoint.client_env, extra_env, outcome.workers)
+    try:
+        server.start()
+        await server.wait_ready()
+        if args.pin:
+            _pin(outcome.workers, server.pids, [peers.emulator.pid, peers.callers.pid, os.getpid()])
+        await asyncio.sleep(IDLE_SETTLE_S)
+        idle_rss = total_rss_bytes(server.pids)
+        idle_cpu = await _idle_cpu_percent(server.pids)
+        outcome.idle.update(rss_mib=idle_rss / 2**20, cpu_percent=idle_cpu)
+        bench = Bench(server, peers.emulator, peers.callers, peers.endpoint, idle_rss)
+        processes = (
+            f"server pid {server.pid}"
+            if outcome.workers == 1
+            else f"server pids {', '.join(map(str, server.pids))} ({outcome.workers} workers)"
+        )
+        print(
+            f"{processes} on {server.url}, idle: RSS {idle_rss / 2**20:.0f} MiB,"
+            f" CPU {idle_cpu:.1f}%; emulator pid {peers.emulator.pid},"
+            f" callers pid {peers.callers.pid}",
+            flush=True,
+        )
+        for seed, calls in enumerate(args.steps):
+            print(f"step: {calls} calls for {args.duration:.0f} s ...", flush=True)
+            began = time.monotonic()
+            row = await run_step(
+                bench, calls, args.duration, direct_max=args.direct, seed=1000 * seed
+            )
+            outcome.rows.append(row)
+            print(
+                f"  {row.calls_ok}/{calls} ok ({row.refused} refused), added p99 up/down"
+                f" {_num(row.added_up_p99)}/{_num(row.added_down_p99)} ms,"
+                f" server CPU {_num(row.server_cpu_percent)}%"
+                f" ({time.monotonic() - began:.0f} s)",
+                flush=True,
+            )
+            outcome.stopped = stop_reason(row)
+            if row.calls_failed:
+                outcome.status = max(outcome.status, 1)
+            if not row.server_alive:
+                outcome.status = 2
+                print(server.log_tail(), file=sys.stderr)
+            if outcome.stopped and not (args.no_stop and row.server_alive):
+                break
+    except WorkerError as exc:  # a peer failed: no server run can go on
+        outcome.stopped = f"a worker failed: {exc}"
+        outcome.status = 2
+        raise
+    except (RuntimeError, httpx.HTTPError) as exc:  # the server did not start, or died
+        outcome.stopped = f"the server failed: {exc!r}"
+        outcome.status = 2
+        print(server.log_tail(), file=sys.stderr)
+    finally:
+        await server.stop()
+        if outcome.status:  # keep the evidence: the work directory goes away
+            stamp = f"{datetime.datetime.now(datetime.UTC):%Y%m%dT%H%M%S}"
+            workers = "" if outcome.workers == 1 else f"-w{outcome.workers}"
+            kept = ROOT / "bench" / "results" / f"calls-{stamp}{workers}-server.log"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(server.log_path, kept)
+            print(f"server log kept: {kept}", file=sys.stderr)
+
+
+def _pin(workers: int, server: tuple[int, ...], others: list[int]) -> None:
+    """The server's processes alone on the first ``workers`` CPUs it may use (together: the
+    kernel places them), everything else on the remaining ones (``parse_args`` checked that
+    there are some)."""
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        raise SystemExit("--pin needs at least two CPUs")
-    _set_affinity(server, {cpus[0]})
+    for pid in server:
+        _set_affinity(pid, set(cpus[:workers]))
     for pid in others:
-        _set_affinity(pid, set(cpus[1:]))
+        _set_affinity(pid, set(cpus[workers:]))
 
 
 def _set_affinity(pid: int, cpus: set[int]) -> None:
@@ -327,11 +447,11 @@ def _set_affinity(pid: int, cpus: set[int]) -> None:
             os.sched_setaffinity(int(task.name), cpus)
 
 
-async def _idle_cpu_percent(pid: int) -> float:
-    """The idle server's own CPU use (its lag monitor, ...), in % of a core."""
-    first = sample(time.monotonic(), {"server": pid})
+async def _idle_cpu_percent(pids: tuple[int, ...]) -> float:
+    """The idle server's own CPU use (its lag monitors, ...), in % of a core."""
+    first = sample(time.monotonic(), {"server": pids})
     await asyncio.sleep(IDLE_CPU_S)
-    return sample(time.monotonic(), {"server": pid}).percent_since(first)["server"]
+    return sample(time.monotonic(), {"server": pids}).percent_since(first)["server"]
 
 
 def _num(value: float | None) -> str:

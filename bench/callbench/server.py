@@ -5,12 +5,19 @@ parent's environment, and its working directory is a fresh temporary one, so no 
 read): the public URL, Twilio credentials, an API token for ``/metrics``, a SQLite database
 in the working directory, and the Live emulator's client environment, which makes the server
 run "online" against the emulator. ``extra_env`` adds settings for experiments.
+
+With ``workers`` above 1 it runs ``serve --workers N``: a supervisor that starts N worker
+processes sharing the listening socket (plus ``multiprocessing``'s resource tracker, an idle
+helper). Its ``pids`` are then the supervisor and all its children, found once every worker has
+started serving, and the calls' counters and the loop lag come from every worker's metrics files
+(``shared_metrics``), not from ``GET /metrics``, which one random worker answers.
 """
 
 import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -22,10 +29,14 @@ from typing import Any
 
 import httpx
 
+from bench.callbench import shared_metrics
+from bench.callbench.procstat import children, command_line
 from bench.callbench.records import tagged_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+_WORKER_MARK = "spawn_main"
+"""In a uvicorn worker's command line (``multiprocessing``'s spawn), not in the tracker's."""
 
 
 def free_port() -> int:
@@ -39,9 +50,17 @@ class ServerProcess:
     """Start, watch, query and stop the server."""
 
     def __init__(
-        self, workdir: Path, live_env: Mapping[str, str], extra_env: Mapping[str, str]
+        self,
+        workdir: Path,
+        live_env: Mapping[str, str],
+        extra_env: Mapping[str, str],
+        workers: int = 1,
     ) -> None:
         self.workdir = workdir
+        self.workers = workers
+        self.metrics_dir = workdir / "metrics" if workers > 1 else None
+        self.worker_pids: tuple[int, ...] = ()
+        self._children: tuple[int, ...] = ()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth_token = secrets.token_hex(16)
@@ -61,6 +80,8 @@ class ServerProcess:
         )
         self.env.update(live_env)
         self.env.update(extra_env)
+        if self.metrics_dir is not None:
+            self.env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
         self._process: subprocess.Popen[bytes] | None = None
         self._client = httpx.AsyncClient(
             base_url=self.url,
@@ -75,8 +96,18 @@ class ServerProcess:
         return self._process.pid
 
     @property
+    def pids(self) -> tuple[int, ...]:
+        """Every process of the server: the one started, and with workers its children."""
+        return (self.pid, *self._children)
+
+    @property
     def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        """The server runs, and with workers, every worker it started with still does (one that
+        died took its calls with it, even if the supervisor starts another)."""
+        if self._process is None or self._process.poll() is not None:
+            return False
+        running = set(children(self.pid))
+        return all(pid in running and command_line(pid) for pid in self.worker_pids)
 
     @property
     def exit_code(self) -> int | None:
@@ -84,6 +115,9 @@ class ServerProcess:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "telephony", "serve", "--host", "127.0.0.1"]
+        if self.metrics_dir is not None:
+            self.metrics_dir.mkdir()
+            command += ["--workers", str(self.workers)]
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
                 [*command, "--port", str(self.port)],
@@ -101,10 +135,31 @@ class ServerProcess:
                 raise RuntimeError(f"the server exited with code {self.exit_code}")
             try:
                 await self.metrics()
-                return
+                break
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
                     raise
+            await asyncio.sleep(0.2)
+        if self.metrics_dir is not None:
+            await self._wait_workers(self.metrics_dir, deadline)
+
+    async def _wait_workers(self, directory: Path, deadline: float) -> None:
+        """Until every worker serves: a worker's event-loop lag monitor runs once its app has
+        started, and it accepts connections right after."""
+        while True:
+            if not self.alive:
+                raise RuntimeError(f"the server exited with code {self.exit_code}")
+            found = children(self.pid)
+            workers = [pid for pid in found if _WORKER_MARK in command_line(pid)]
+            if len(workers) == self.workers and all(
+                shared_metrics.read_worker(directory, pid).loop_lag.samples for pid in workers
+            ):
+                self.worker_pids, self._children = tuple(workers), tuple(found)
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{len(workers)} of {self.workers} workers serving after the deadline"
+                )
             await asyncio.sleep(0.2)
 
     async def metrics(self, window_s: float = 60.0) -> dict[str, Any]:
@@ -114,14 +169,47 @@ class ServerProcess:
         found: dict[str, Any] = response.json()
         return found
 
-    async def wait_idle(self, timeout_s: float = 60.0) -> dict[str, Any]:
-        """``/metrics`` once no call is in progress (every call has added its totals)."""
+    async def counters(self) -> dict[str, float]:
+        """Calls in progress, and the frames in and dropped of the calls that have ended:
+        ``/metrics``, or with workers, every worker's added up."""
+        if self.metrics_dir is None:
+            report = await self.metrics()
+            totals = report["totals"]
+            return {
+                "calls_active": report["calls_active"],
+                "frames_in": totals["frames_in"],
+                "frames_dropped": totals["frames_dropped"],
+            }
+        return shared_metrics.totals(
+            shared_metrics.read_workers(self.metrics_dir, self.worker_pids)
+        )
+
+    async def wait_idle(self, timeout_s: float = 60.0) -> dict[str, float]:
+        """``counters()`` once no call is in progress in any worker (every call has added its
+        totals)."""
         deadline = time.monotonic() + timeout_s
         while True:
-            report = await self.metrics()
+            report = await self.counters()
             if report["calls_active"] == 0 or time.monotonic() > deadline:
                 return report
             await asyncio.sleep(0.1)
+
+    def window_mark(self) -> dict[int, shared_metrics.WorkerMetrics]:
+        """What ``window_summary`` needs from the start of a window (nothing for one process:
+        its ``/metrics`` summarises any recent window itself)."""
+        if self.metrics_dir is None:
+            return {}
+        return shared_metrics.read_workers(self.metrics_dir, self.worker_pids)
+
+    async def window_summary(
+        self, mark: dict[int, shared_metrics.WorkerMetrics], window_s: float
+    ) -> dict[str, Any]:
+        """Event-loop lag and barge-in reaction over the window that ``mark`` began: exact from
+        ``/metrics``, or with workers, bucket bounds (see ``shared_metrics``)."""
+        if self.metrics_dir is None:
+            return await self.metrics(window_s=window_s)
+        now = shared_metrics.read_workers(self.metrics_dir, self.worker_pids)
+        return shared_metrics.window(mark, now)
 
     async def connections_by_call(
         self, call_sids: Iterable[str], timeout_s: float = 30.0
@@ -148,6 +236,9 @@ class ServerProcess:
         try:
             await asyncio.to_thread(process.wait, timeout_s)
         except subprocess.TimeoutExpired:
+            for child in self._children:  # a killed supervisor leaves its workers behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
             process.kill()
             await asyncio.to_thread(process.wait)
 

@@ -20,7 +20,7 @@ import numpy as np
 from bench.callbench.analysis import PathDelays, direct_path, server_path
 from bench.callbench.emulator_worker import Endpoint
 from bench.callbench.latency import NO_SAMPLES, Percentiles, difference, in_window
-from bench.callbench.procstat import CpuSample, rss_bytes, sample
+from bench.callbench.procstat import CpuSample, sample, total_rss_bytes
 from bench.callbench.records import CallData, LinkData, StepOutput, StepPlan
 from bench.callbench.server import ServerProcess
 from bench.callbench.workers import Worker
@@ -109,6 +109,9 @@ class StepResult:
     emulator_cpu_percent: float | None = None
     callers_cpu_percent: float | None = None
     server_alive: bool = True
+    server_workers: int = 1
+    """``serve --workers N``: CPU and RSS are the sums over its processes; the lag (the worst
+    worker's) and the (server) barge-in figures are Prometheus bucket bounds."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -145,7 +148,7 @@ async def run_step(
     """Run ``calls`` calls (and the baseline clients) and measure them; see the module."""
     server = bench.server
     direct = min(calls, direct_max)
-    before = await server.metrics()
+    before = await server.counters()
     schedule = Schedule.plan(calls, duration_s, time.monotonic())
     plan = StepPlan(
         calls=calls,
@@ -162,7 +165,9 @@ async def run_step(
         seed=seed,
     )
     running = asyncio.create_task(bench.callers.request("step", plan))
-    result = StepResult(calls=calls, direct_clients=direct, duration_s=duration_s)
+    result = StepResult(
+        calls=calls, direct_clients=direct, duration_s=duration_s, server_workers=server.workers
+    )
     window_metrics: dict[str, Any] = {}
     try:
         cpu, rss, window_metrics = await _watch(bench, schedule)
@@ -190,21 +195,24 @@ async def run_step(
 
 
 async def _watch(bench: Bench, schedule: Schedule) -> tuple[dict[str, float], int, dict[str, Any]]:
-    """CPU of every process over the window, the server's peak RSS in it, its ``/metrics``."""
-    pids = {
-        "server": bench.server.pid,
-        "emulator": bench.emulator.pid,
-        "callers": bench.callers.pid,
+    """CPU of every process over the window (the server's processes added up), the server's
+    peak RSS in it (its processes' added up), its lag and barge-in reaction in the window."""
+    server = bench.server
+    groups = {
+        "server": server.pids,
+        "emulator": (bench.emulator.pid,),
+        "callers": (bench.callers.pid,),
     }
     await _sleep_until(schedule.window_start)
-    first: CpuSample = sample(time.monotonic(), pids)
-    peak = rss_bytes(bench.server.pid)
+    first: CpuSample = sample(time.monotonic(), groups)
+    mark = server.window_mark()
+    peak = total_rss_bytes(server.pids)
     while time.monotonic() < schedule.window_end - RSS_EVERY_S:
         await asyncio.sleep(RSS_EVERY_S)
-        peak = max(peak, rss_bytes(bench.server.pid))
+        peak = max(peak, total_rss_bytes(server.pids))
     await _sleep_until(schedule.window_end)
-    last = sample(time.monotonic(), pids)
-    metrics = await bench.server.metrics(window_s=schedule.window_s)
+    last = sample(time.monotonic(), groups)
+    metrics = await server.window_summary(mark, schedule.window_s)
     return last.percent_since(first), peak, metrics
 
 
@@ -285,11 +293,13 @@ def _failure(call: CallData) -> str:
 
 
 def _fill_server(
-    result: StepResult, before: dict[str, Any], after: dict[str, Any], window: dict[str, Any]
+    result: StepResult,
+    before: dict[str, float],
+    after: dict[str, float],
+    window: dict[str, Any],
 ) -> None:
-    totals_before, totals_after = before["totals"], after["totals"]
-    result.frames_in = totals_after["frames_in"] - totals_before["frames_in"]
-    result.frames_dropped = totals_after["frames_dropped"] - totals_before["frames_dropped"]
+    result.frames_in = round(after["frames_in"] - before["frames_in"])
+    result.frames_dropped = round(after["frames_dropped"] - before["frames_dropped"])
     if window:
         result.loop_lag_ms = window["loop_lag_ms"]
         result.server_barge_in_ms = window["barge_in_reaction_ms"]
