@@ -20,7 +20,8 @@ session live on. From then on a ``WarmTransfer`` runs here, beside the call:
      completed: they hung up during the briefing): the caller is taken out of the room by a
      REST update to ``/twilio/warm/{sid}/back``, which returns them to the agent in the same
      ADK session (``routes/returning.py``);
-   - the caller left the room (``participant-leave``) first: the person's call is cancelled;
+   - the caller left the room (``participant-leave``) first: the person's call is cancelled
+     and the call ends as the caller's hang-up (not ``transferred``);
    - nothing within ``ring timeout + BRIEFING_MAX_S``: treated as no-answer.
 
 Each outcome is a system turn in the transcript and a ``telephony_transfers_total`` count. The
@@ -41,7 +42,7 @@ from urllib.parse import quote, urlencode
 from telephony.briefing import BriefingWriter, facts_from
 from telephony.errors import StorageError
 from telephony.routing import Route
-from telephony.transcripts import Speaker, Transcript, TranscriptStore, TurnRecord
+from telephony.transcripts import EndReason, Speaker, Transcript, TranscriptStore, TurnRecord
 from telephony.twilio.destinations import Destination
 from telephony.twilio.rest import CallAlreadyEnded, RestClient, RestError
 from telephony.twilio.warm_twiml import person_briefed, room_name
@@ -191,6 +192,8 @@ class WarmTransfers:
         await note_turn(
             self._store, transfer.call_sid, f"Warm transfer to {transfer.target}: {outcome}."
         )
+        if outcome is Outcome.CALLER_LEFT:
+            await self._caller_hung_up(transfer.call_sid)
         if outcome.returns_caller:
             await self._end_person(transfer)
             await self.return_caller(transfer.call_sid, transfer.origin, transfer.target, outcome)
@@ -272,6 +275,14 @@ class WarmTransfers:
                     logger.warning(
                         "call %s: could not end the person's call (%s)", transfer.call_sid, exc.code
                     )
+
+    async def _caller_hung_up(self, call_sid: str) -> None:
+        """The call ended as the caller's hang-up, not as a transfer: nobody took it."""
+        try:
+            if await self._store.reopen_call(call_sid):
+                await self._store.end_call(call_sid, EndReason.CALLER_HUNG_UP, datetime.now(UTC))
+        except StorageError:
+            logger.exception("call %s: could not record the caller's hang-up", call_sid)
 
     async def _transcript(self, call_sid: str) -> Transcript | None:
         """The caller's transcript once the end of their stream is stored (all turns in)."""

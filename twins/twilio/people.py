@@ -39,7 +39,7 @@ from twins.twilio.callees import Callees, ConferencePlan, Party
 from twins.twilio.config import CallConfig, CallStatus
 from twins.twilio.durations import DEFAULT_AFTER_STREAM, AfterStream
 from twins.twilio.endpoints import Endpoints
-from twins.twilio.journey import Conferenced, HungUp, Said
+from twins.twilio.journey import Conferenced, Entry, HungUp, Said
 from twins.twilio.rest_calls import RestCall
 from twins.twilio.switchboard import PARTICIPANT_TIMEOUT_S, Switchboard, wait_event
 from twins.twilio.webhook import default_ssl_context
@@ -87,6 +87,8 @@ class PersonCall:
     talked_s: float = 0.0
     """Time in the conference room."""
     hung_up_by: str | None = None
+    journey: tuple[Entry, ...] = ()
+    """Everything the person's call ran, in order (empty when nobody answered)."""
 
     def describe(self) -> str:
         if not self.answered:
@@ -178,6 +180,7 @@ async def _answered(
         joined=room is not None,
         talked_s=room.duration_s if room is not None else 0.0,
         hung_up_by=hung_up.by if hung_up is not None else None,
+        journey=tuple(result.journey),
     )
 
 
