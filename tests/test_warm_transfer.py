@@ -74,7 +74,7 @@ async def warm_call(
     if after_stream is not None:
         overrides["after_stream"] = after_stream
     steps = script or [WaitForGreeting(timeout=20), Speak(1.2, seed=3), Silence(60)]
-    call = SimulatedCall(server.call_config(steps, **overrides))  # type: ignore[arg-type]
+    call = SimulatedCall(server.call_config(steps, **overrides))
     sim.attach(call)
     running = asyncio.create_task(call.run())
     emulator = server.emulator
