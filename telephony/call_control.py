@@ -17,6 +17,7 @@ A tool returns at once with words for the model; the work runs beside the call:
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -199,28 +200,40 @@ class CallController:
             route=self._route,
             caller_number=self._caller_number,
         )
+        self._system(f"Warm transfer to {target} ({reason}).")
+        self.leaving = EndReason.TRANSFERRED
+        # From here the work runs in the process's warm transfers, not in this call's task:
+        # moving the caller ends the stream, and the end of the call cancels this task.
+        self._warm.begin(transfer, functools.partial(self._to_the_room, transfer))
+
+    async def _to_the_room(self, transfer: WarmTransfer) -> bool:
+        """Move the caller into the transfer's room; False if the call stays with the agent
+        (Twilio refused: the model is told) or is over."""
+        assert self._rest is not None
         twiml = caller_waits(
             transfer.room, wait_url=transfer.url("hold"), status_callback=transfer.url("room")
         )
-        self._system(f"Warm transfer to {target} ({reason}).")
-        self.leaving = EndReason.TRANSFERRED
         try:
             await self._rest.update_call(self._call_sid, twiml=twiml)
         except CallAlreadyEnded:
             logger.info("call %s: gone before its warm transfer", self._call_sid)
+            return False
         except RestError as exc:
             self.leaving = None
             logger.warning(
                 "call %s: warm transfer refused by Twilio (%s)", self._call_sid, exc.code
             )
+            target = transfer.target
             self._system(f"The warm transfer to {target} failed: Twilio refused it.")
             self._say(
                 f"[The transfer to {target} could not be started. Tell the caller, and offer "
                 "another way to help.]"
             )
-        else:
-            logger.info("call %s: on hold for a warm transfer to target %s", self._call_sid, target)
-            self._warm.begin(transfer)
+            return False
+        logger.info(
+            "call %s: on hold for a warm transfer to target %s", self._call_sid, transfer.target
+        )
+        return True
 
     async def _heard(self) -> None:
         """Wait until the caller has heard what the agent said (see the module docstring)."""

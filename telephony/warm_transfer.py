@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
@@ -147,11 +147,12 @@ class WarmTransfers:
     def find(self, call_sid: str) -> WarmTransfer | None:
         return self._live.get(call_sid)
 
-    def begin(self, transfer: WarmTransfer) -> None:
-        """The caller is in the room: brief and dial the person, beside the call."""
+    def begin(self, transfer: WarmTransfer, to_the_room: Callable[[], Awaitable[bool]]) -> None:
+        """Move the caller into the room (``to_the_room``: False if that did not happen), then
+        brief and dial the person, beside the call."""
         self._forget_old()
         self._live[transfer.call_sid] = transfer
-        task = asyncio.get_running_loop().create_task(self._run(transfer))
+        task = asyncio.get_running_loop().create_task(self._run(transfer, to_the_room))
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -172,15 +173,18 @@ class WarmTransfers:
         """The person's call ended with ``status`` (its final ``CallStatus``)."""
         outcome = PERSON_ENDED.get(status)
         if outcome is not None:
-            await self.settle(transfer, outcome)
+            await self.settle(transfer, outcome, person_gone=True)
 
     async def caller_left(self, transfer: WarmTransfer) -> None:
         """The caller left the room: hung up while waiting (or, once joined, at the end)."""
         if await self.settle(transfer, Outcome.CALLER_LEFT) or transfer.outcome is Outcome.JOINED:
             await self._end_person(transfer)
 
-    async def settle(self, transfer: WarmTransfer, outcome: Outcome) -> bool:
-        """Decide the transfer's outcome, once: True for the request that decided it."""
+    async def settle(
+        self, transfer: WarmTransfer, outcome: Outcome, *, person_gone: bool = False
+    ) -> bool:
+        """Decide the transfer's outcome, once: True for the request that decided it.
+        ``person_gone``: the person's call has ended (no need to end it)."""
         if transfer.outcome is not None:
             return False
         transfer.outcome = outcome  # no await before this line: one request wins
@@ -195,7 +199,8 @@ class WarmTransfers:
         if outcome is Outcome.CALLER_LEFT:
             await self._caller_hung_up(transfer.call_sid)
         if outcome.returns_caller:
-            await self._end_person(transfer)
+            if not person_gone:
+                await self._end_person(transfer)
             await self.return_caller(transfer.call_sid, transfer.origin, transfer.target, outcome)
         return True
 
@@ -215,8 +220,14 @@ class WarmTransfers:
 
     # -- the work -------------------------------------------------------------------------------
 
-    async def _run(self, transfer: WarmTransfer) -> None:
+    async def _run(
+        self, transfer: WarmTransfer, to_the_room: Callable[[], Awaitable[bool]]
+    ) -> None:
         assert self._rest is not None
+        if not await to_the_room():
+            if self._live.get(transfer.call_sid) is transfer:
+                del self._live[transfer.call_sid]
+            return
         transcript = await self._transcript(transfer.call_sid)
         facts = facts_from(
             transcript,
@@ -262,19 +273,19 @@ class WarmTransfers:
             await self.settle(transfer, Outcome.NO_ANSWER)
 
     async def _end_person(self, transfer: WarmTransfer) -> None:
-        """Hang up the person's call, ringing (``canceled``) or answered (``completed``)."""
+        """Hang up the person's call, ringing (``canceled``) or answered (``completed``; Twilio
+        cancels only calls that ring, and leaves the others as they are)."""
         if self._rest is None or transfer.person_sid is None:
             return
         for status in ("canceled", "completed"):
-            with contextlib.suppress(CallAlreadyEnded):
-                try:
-                    await self._rest.update_call(transfer.person_sid, status=status)
-                except CallAlreadyEnded:
-                    raise
-                except RestError as exc:
-                    logger.warning(
-                        "call %s: could not end the person's call (%s)", transfer.call_sid, exc.code
-                    )
+            try:
+                await self._rest.update_call(transfer.person_sid, status=status)
+            except CallAlreadyEnded:
+                return
+            except RestError as exc:
+                logger.warning(
+                    "call %s: could not end the person's call (%s)", transfer.call_sid, exc.code
+                )
 
     async def _caller_hung_up(self, call_sid: str) -> None:
         """The call ended as the caller's hang-up, not as a transfer: nobody took it."""

@@ -9,11 +9,16 @@ declines, does not answer, hangs up during the briefing: the caller is back with
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from telephony.transcripts import EndReason, Speaker, Transcript
+from telephony.briefing import BriefingWriter
+from telephony.routing import Route
+from telephony.transcripts import CallInfo, EndReason, Speaker, Transcript, TranscriptStore
+from telephony.twilio.destinations import Destination, Kind
+from telephony.warm_transfer import Outcome, WarmTransfer, WarmTransfers
 from tests.callserver import RunningServer
 from tests.test_call_control import BILLING, desk, system_turns
 from twins.twilio import (
@@ -207,3 +212,38 @@ async def test_a_caller_who_hangs_up_while_waiting_cancels_the_persons_call(
     ]
     assert transcript.call.end_reason is EndReason.CALLER_HUNG_UP
     assert counted == 1.0
+
+
+async def test_racing_reports_settle_a_transfer_once(transcript_store: TranscriptStore) -> None:
+    """The person's join, their call's end and the caller leaving arrive together: one wins,
+    one system turn is written, one outcome is counted."""
+    call_sid = "CA" + "4" * 32
+    await transcript_store.start_call(CallInfo(call_sid=call_sid, started_at=datetime.now(UTC)))
+    counted: list[tuple[str, str]] = []
+    transfers = WarmTransfers(
+        None,  # no REST: nobody to return or cancel, only the decision is under test
+        transcript_store,
+        BriefingWriter(None, model="unused"),
+        on_outcome=lambda kind, outcome: counted.append((kind, outcome)),
+    )
+    transfer = WarmTransfer(
+        call_sid=call_sid,
+        target="billing",
+        reason="an invoice",
+        destination=Destination(Kind.NUMBER, BILLING),
+        origin="https://calls.example.com",
+        caller_id="+14155550100",
+        route=Route(name="desk", agent="frontdesk"),
+    )
+    won = await asyncio.gather(
+        transfers.person_joined(transfer),
+        transfers.settle(transfer, Outcome.BUSY, person_gone=True),
+        transfers.settle(transfer, Outcome.CALLER_LEFT),
+    )
+    stored = await transcript_store.transcript(call_sid)
+
+    assert won == [True, False, False]
+    assert transfer.outcome is Outcome.JOINED and transfer.settled.is_set()
+    assert counted == [("warm", "joined")]
+    assert stored is not None
+    assert system_turns(stored) == ["Warm transfer to billing: joined."]
