@@ -15,8 +15,9 @@ https://www.twilio.com/docs/voice/api/conference-resource and .../conference-par
   goes on with the next TwiML. One put on ``hold`` hears the ``holdUrl`` music.
 - ``statusCallback`` (https://www.twilio.com/docs/voice/twiml/conference#attributes-
   statusCallback), set by the participant that creates the room, receives the events named in
-  ``statusCallbackEvent`` (``start end join leave ...``; default ``start end``) as
-  ``conference-start``, ``conference-end``, ``participant-join``, ``participant-leave``, with
+  ``statusCallbackEvent`` (``start end join leave ...``; without it the simulator assumes
+  ``start end``, *unverified*) as ``conference-start``, ``conference-end``,
+  ``participant-join``, ``participant-leave``, with
   ``ConferenceSid``, ``FriendlyName``, ``SequenceNumber``, ``Timestamp`` and, for participant
   events, the participant's ``CallSid``, ``Muted``, ``Hold``, ``StartConferenceOnEnter``,
   ``EndConferenceOnExit`` (and on leave ``ReasonParticipantLeft``); ``conference-end`` adds
