@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from telephony.briefing import BriefingWriter
@@ -19,7 +20,7 @@ from telephony.routing import Route
 from telephony.transcripts import CallInfo, EndReason, Speaker, Transcript, TranscriptStore
 from telephony.twilio.destinations import Destination, Kind
 from telephony.warm_transfer import Outcome, WarmTransfer, WarmTransfers
-from tests.callserver import RunningServer
+from tests.callserver import ACCOUNT_SID, RunningServer
 from tests.test_call_control import BILLING, desk, system_turns
 from twins.twilio import (
     AfterStream,
@@ -247,3 +248,42 @@ async def test_racing_reports_settle_a_transfer_once(transcript_store: Transcrip
     assert counted == [("warm", "joined")]
     assert stored is not None
     assert system_turns(stored) == ["Warm transfer to billing: joined."]
+
+
+async def test_the_warm_transfer_webhooks_are_signed_and_about_their_call(
+    tmp_path: Path,
+) -> None:
+    call_sid = "CA" + "7" * 32
+    form = {"CallSid": call_sid, "AccountSid": ACCOUNT_SID, "CallStatus": "in-progress"}
+    async with desk(tmp_path) as (server, _sim), httpx.AsyncClient() as client:
+
+        async def post(path: str, data: dict[str, str], *, signed: bool = True) -> httpx.Response:
+            url = server.base_url + path
+            headers = {"X-Twilio-Signature": server.sign(url, data)} if signed else {}
+            return await client.post(url, data=data, headers=headers)
+
+        base = f"/twilio/warm/{call_sid}"
+        unsigned = await post(f"{base}/back?target=billing&outcome=busy", form, signed=False)
+        bad_outcome = await post(f"{base}/back?target=billing&outcome=joined", form)
+        other_call = await post(
+            f"/twilio/warm/{'CA' + '8' * 32}/back?target=billing&outcome=busy", form
+        )
+        bad_target = await post(f"{base}/hold?target=Bad%20Name", form)
+        music = await post(f"{base}/hold?target=billing", form)
+        unknown_person = await post(f"{base}/person?target=billing", form | {"CallStatus": "busy"})
+        join = await post(f"{base}/join?target=billing", form)
+        never_transferred = await post(f"{base}/back?target=billing&outcome=busy", form)
+
+    assert unsigned.status_code == 403
+    assert (bad_outcome.status_code, other_call.status_code, bad_target.status_code) == (
+        400,
+        400,
+        400,
+    )
+    assert music.status_code == 200 and "<Play>http" in music.text
+    assert unknown_person.status_code == 204  # no transfer here: nothing to return
+    # A person who asks to join a transfer this process does not know still joins its room.
+    assert join.status_code == 200 and f">warm-{call_sid}</Conference>" in join.text
+    # A call this server never transferred gets no stream back: the safety net only.
+    assert never_transferred.status_code == 200
+    assert "<Stream" not in never_transferred.text and "<Hangup" in never_transferred.text
