@@ -243,7 +243,7 @@ async def test_racing_reports_settle_a_transfer_once(transcript_store: Transcrip
     )
     stored = await transcript_store.transcript(call_sid)
 
-    assert won == [True, False, False]
+    assert list(won) == [True, False, False]
     assert transfer.outcome is Outcome.JOINED and transfer.settled.is_set()
     assert counted == [("warm", "joined")]
     assert stored is not None
