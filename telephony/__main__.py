@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         default="inbound",
         help="inbound: a caller; outbound: we call a person; voicemail: we reach a machine; "
-        "transfer, transfer-unanswered, keypad, silence: contact-centre scenarios",
+        "transfer, transfer-unanswered, warm-transfer, keypad, silence: contact-centre scenarios",
     )
 
     call = commands.add_parser("call", help="place a simulated call against a running server")

@@ -23,11 +23,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
+from google import genai
 from google.adk.models import BaseLlm
+from google.auth.exceptions import GoogleAuthError
 from sqlalchemy.engine import make_url
 
 from telephony import audio, offline
 from telephony.background import alongside
+from telephony.briefing import BriefingWriter
 from telephony.config import Settings
 from telephony.errors import NotConfiguredError
 from telephony.live import internals
@@ -48,6 +51,7 @@ from telephony.routes import (
     recordings,
     transfers,
     voice,
+    warm,
 )
 from telephony.routing import RoutingTable, default_table, load_routes
 from telephony.server import configure_logging
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media.router)
     app.include_router(events.router)  # before any /calls/{sid}: /calls/events is not a call
     app.include_router(transfers.router)
+    app.include_router(warm.router)
     app.include_router(api.router)
     calls.install(app)
     console.mount(app)
@@ -137,7 +142,13 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
         metrics=Metrics(backlog=store.backlog),
         emulator=emulator,
         summaries=summaries,
+        briefings=BriefingWriter(
+            _briefing_client(settings, emulator),
+            model=settings.summary_model,
+            timeout_s=settings.warm_transfer_briefing_timeout_s,
+        ),
     )
+    stack.push_async_callback(services.warm_transfers.aclose)
 
     async def erase_session(call: Call) -> None:
         await erase_sessions(session_service, engine, call.call_sid)
@@ -241,10 +252,24 @@ def _summaries(
     route, or else the settings, name a webhook."""
     if not settings.summaries_enabled:
         return None
-    client = offline.text_client(emulator) if emulator is not None else gemini_text_client(settings)
+    client = _text_client(settings, emulator)
     return Summaries(
         store, client, model=settings.summary_model, plans=summary_plans(settings, routing)
     )
+
+
+def _text_client(settings: Settings, emulator: object | None) -> genai.Client:
+    """Text requests (summaries, briefings): the emulator offline, else Gemini."""
+    return offline.text_client(emulator) if emulator is not None else gemini_text_client(settings)
+
+
+def _briefing_client(settings: Settings, emulator: object | None) -> genai.Client | None:
+    """The text model of warm-transfer briefings; None (the template) without credentials."""
+    try:
+        return _text_client(settings, emulator)
+    except (GoogleAuthError, ValueError) as exc:
+        logger.warning("warm-transfer briefings use the template: no text model (%s)", exc)
+        return None
 
 
 def _ensure_sqlite_directory(database_url: str) -> None:

@@ -9,13 +9,15 @@ A tool returns at once with words for the model; the work runs beside the call:
 2. **Write a system turn** in the transcript (what, to whom, why), and set ``leaving``: the
    ``stop`` that follows is then a transfer or the agent's hang-up, not the caller's.
 3. **One REST request**: ``status=completed`` to end the call; new TwiML (``<Dial>`` or
-   ``<Enqueue>`` with an ``action`` URL) to transfer it. Twilio then stops the stream. An
-   already-ended call (20404, 21220) is no failure; any other refusal is told to the model and
-   the call goes on.
+   ``<Enqueue>`` with an ``action`` URL) to transfer it; for a warm transfer, a conference room
+   with hold music, after which ``warm_transfer.py`` dials and briefs the person. Twilio then
+   stops the stream. An already-ended call (20404, 21220) is no failure; any other refusal is
+   told to the model and the call goes on.
 """
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -29,6 +31,8 @@ from telephony.toolkit import NOT_CONFIGURED
 from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason, Speaker, TurnRecord
 from telephony.twilio.rest import CallAlreadyEnded, RestClient, RestError
+from telephony.twilio.warm_twiml import caller_waits
+from telephony.warm_transfer import WarmTransfer, WarmTransfers
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +57,20 @@ class CallController:
         *,
         public_origin: str,
         transcript: TranscriptWriter,
+        warm: WarmTransfers | None = None,
+        line_number: str = "",
+        caller_number: str | None = None,
     ) -> None:
+        """``line_number``: our number on this call (what a dialled person sees by default);
+        ``caller_number``: the caller's, only where the route shares it with the agent."""
         self._call_sid = call_sid
         self._route = route
         self._rest = rest
         self._origin = public_origin
         self._transcript = transcript
+        self._warm = warm
+        self._line_number = line_number
+        self._caller_number = caller_number
         self._voice: AgentVoice | None = None
         self._say: Callable[[str], None] = lambda _text: None
         self._now_ms: Callable[[], int] = lambda: 0
@@ -98,10 +110,19 @@ class CallController:
         if destination is None:
             known = ", ".join(sorted(self._route.targets)) or "none on this line"
             return f"There is no transfer target named {target!r}. The targets are: {known}."
-        if warm:
-            return "Warm transfers are not available on this line; use a cold transfer."
+        if warm and (self._warm is None or destination.is_queue):
+            return (
+                f"A warm transfer to {target} is not possible (it is a queue, or this line has "
+                "no conferences); use a cold transfer."
+            )
         if busy := self._busy():
             return busy
+        if warm:
+            self._start(self._warm_transfer(target.strip().lower(), reason))
+            return (
+                f"The caller waits with music while {target} is called and briefed, as soon as "
+                "they have heard you. Say nothing more unless you have not yet told them."
+            )
         self._start(self._transfer(target.strip().lower(), reason))
         return (
             f"The caller is put through to {target} as soon as they have heard you. Say nothing "
@@ -165,6 +186,54 @@ class CallController:
             )
         else:
             logger.info("call %s: transferred (cold) to target %s", self._call_sid, target)
+
+    async def _warm_transfer(self, target: str, reason: str) -> None:
+        await self._heard()
+        assert self._rest is not None and self._warm is not None
+        transfer = WarmTransfer(
+            call_sid=self._call_sid,
+            target=target,
+            reason=reason,
+            destination=self._route.targets[target],
+            origin=self._origin,
+            caller_id=self._route.targets[target].caller_id or self._line_number,
+            route=self._route,
+            caller_number=self._caller_number,
+        )
+        self._system(f"Warm transfer to {target} ({reason}).")
+        self.leaving = EndReason.TRANSFERRED
+        # From here the work runs in the process's warm transfers, not in this call's task:
+        # moving the caller ends the stream, and the end of the call cancels this task.
+        self._warm.begin(transfer, functools.partial(self._to_the_room, transfer))
+
+    async def _to_the_room(self, transfer: WarmTransfer) -> bool:
+        """Move the caller into the transfer's room; False if the call stays with the agent
+        (Twilio refused: the model is told) or is over."""
+        assert self._rest is not None
+        twiml = caller_waits(
+            transfer.room, wait_url=transfer.url("hold"), status_callback=transfer.url("room")
+        )
+        try:
+            await self._rest.update_call(self._call_sid, twiml=twiml)
+        except CallAlreadyEnded:
+            logger.info("call %s: gone before its warm transfer", self._call_sid)
+            return False
+        except RestError as exc:
+            self.leaving = None
+            logger.warning(
+                "call %s: warm transfer refused by Twilio (%s)", self._call_sid, exc.code
+            )
+            target = transfer.target
+            self._system(f"The warm transfer to {target} failed: Twilio refused it.")
+            self._say(
+                f"[The transfer to {target} could not be started. Tell the caller, and offer "
+                "another way to help.]"
+            )
+            return False
+        logger.info(
+            "call %s: on hold for a warm transfer to target %s", self._call_sid, transfer.target
+        )
+        return True
 
     async def _heard(self) -> None:
         """Wait until the caller has heard what the agent said (see the module docstring)."""

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     summaries_enabled: bool = True
     """Summarise each call with a text model when it ends (``telephony/summaries``)."""
     summary_model: str = "gemini-2.5-flash"
+    warm_transfer_briefing_timeout_s: float = Field(default=4.0, gt=0, le=30)
+    """How long a warm transfer's briefing may take the text model (``summary_model``) before
+    the template briefing is used instead."""
+    warm_transfer_hold_music_url: str = (
+        "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
+    )
+    """What a caller waiting for a warm transfer hears (Twilio's own hold music by default)."""
     summary_fields_schema: Json[dict[str, Any]] | None = None
     """JSON schema of the structured fields a summary extracts (a route's
     ``[route.summary] fields_schema`` replaces it for its calls)."""

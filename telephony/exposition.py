@@ -10,7 +10,8 @@ shared ``PROMETHEUS_MULTIPROC_DIR`` and each scrape adds up every worker's files
 (``prometheus_client``'s multiprocess mode; the active-call gauge sums the live workers).
 Without it, each app has its own registry (tests build many apps in one process).
 
-No personal data: the labels are end reasons and refusal reasons, never a number or a SID.
+No personal data: the labels are end reasons, refusal reasons and transfer outcomes, never a
+number or a SID.
 """
 
 import os
@@ -106,6 +107,12 @@ class Exposition:
             registry=r,
         )
         self.frames_in = Counter("telephony_frames_in", "Caller audio frames received.", registry=r)
+        self.transfers = Counter(
+            "telephony_transfers",
+            "Transfers to people and queues, by kind (cold, warm) and outcome.",
+            ["kind", "outcome"],
+            registry=r,
+        )
 
     def call_started(self) -> None:
         self.calls_active.inc()

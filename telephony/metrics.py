@@ -55,6 +55,10 @@ class Metrics:
         """A call was answered with the overflow."""
         self.exposition.refused.labels(reason=reason).inc()
 
+    def transfer(self, kind: str, outcome: str) -> None:
+        """A transfer (``cold`` or ``warm``) ended with ``outcome`` (joined, busy, no-answer...)."""
+        self.exposition.transfers.labels(kind=kind, outcome=outcome).inc()
+
     def call_started(self) -> None:
         self.exposition.call_started()
 

@@ -10,6 +10,7 @@ from google.adk.sessions import BaseSessionService
 from starlette.requests import HTTPConnection
 
 from telephony.admission import Admission
+from telephony.briefing import BriefingWriter
 from telephony.call import Call
 from telephony.config import Settings
 from telephony.drain import Drain
@@ -31,6 +32,7 @@ from telephony.transcripts.outbound import OutboundStore
 from telephony.transcripts.recordings import RecordingStore
 from telephony.twilio.rest import RestClient
 from telephony.twilio.security import SignatureChecker, StreamTokens
+from telephony.warm_transfer import WarmTransfers
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class Services:
     """The local Live API emulator (``twins.gemini_live.LiveEmulator``), when offline."""
     summaries: Summaries | None = None
     """Post-call summaries; None when switched off."""
+    briefings: BriefingWriter | None = None
+    """Who writes a warm transfer's briefing (None: the template alone)."""
     calls: dict[str, Call] = field(default_factory=dict)
     """Calls in progress in this process, by CallSid: at most one each, since the ledger admits
     one stream per call in the whole deployment."""
@@ -86,6 +90,8 @@ class Services:
     """Whether this process takes a new call (capacity, event-loop lag, draining)."""
     drain: Drain = field(init=False)
     """The shutdown that lets live calls finish (begun by ``serve`` on SIGTERM)."""
+    warm_transfers: WarmTransfers = field(init=False)
+    """Warm transfers in progress in this process."""
     _runners: dict[str, Runner] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -114,6 +120,12 @@ class Services:
             stream_wait_s=settings.stream_token_ttl_s,
         )
         self.drain = Drain(self.admission, self.calls, settings.drain_budget_s)
+        self.warm_transfers = WarmTransfers(
+            self.rest,
+            self.store,
+            self.briefings or BriefingWriter(None, model=settings.summary_model),
+            on_outcome=self.metrics.transfer,
+        )
 
     async def remember_outbound(self, call: OutboundCall) -> None:
         """Store an outbound call as it is now (a failure is logged: the call goes on)."""

@@ -9,7 +9,7 @@ come from the toolkit (``telephony/toolkit``).
 
 from google.adk.agents import Agent
 
-from telephony.toolkit import end_call, transfer_call
+from telephony.toolkit import end_call, transfer_call, warm_transfer
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
@@ -22,8 +22,11 @@ You are talking to a caller on a phone line, so:
 
 Your job is to find out what the caller needs and put them through to the right team. The
 teams you can transfer to are: {transfer_targets?}. Ask one short question if the need is not
-clear, then say who you are putting them through to and use transfer_call. If a transfer does
-not go through, you are told why: tell the caller and offer another team or to end the call.
+clear, then say who you are putting them through to and use transfer_call. When the caller's
+matter needs explaining to the person (a complaint, a problem already looked into), use
+warm_transfer instead: tell the caller they will hear music while you brief a colleague. If a
+transfer does not go through, you are told why: tell the caller and offer another team or to
+end the call.
 
 The caller may press keys on the phone keypad; you receive what they typed as a note.
 Keypad menu of this line (digit: what it asks for): {keypad_menu?}.
@@ -37,5 +40,5 @@ root_agent = Agent(
     model=DEFAULT_MODEL,
     description="A contact centre's front desk: routes callers to sales, billing or support.",
     instruction=INSTRUCTION,
-    tools=[transfer_call, end_call],
+    tools=[transfer_call, warm_transfer, end_call],
 )

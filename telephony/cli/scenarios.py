@@ -14,6 +14,9 @@ through after the agent (the simulator's journey) and the stored transcript.
   account number ending with #.
 - ``silence``: the caller says nothing; the agent asks twice whether they are there, then says
   goodbye and the call ends.
+- ``warm-transfer``: the caller's dishwasher still leaks; the agent warm-transfers them to
+  support: the caller waits on hold music while support is dialled, answers after 2.1 s, hears
+  a briefing written from the conversation, then joins the caller and talks; the call ends.
 """
 
 import asyncio
@@ -30,9 +33,12 @@ from twins.twilio import (
     CallConfig,
     Callees,
     CallResult,
+    ConferencePlan,
     Dtmf,
     Hangup,
     Party,
+    People,
+    PersonCall,
     Silence,
     SimulatedCall,
     Speak,
@@ -44,6 +50,7 @@ from twins.twilio import (
 
 DESK = "+14155550100"
 BILLING = "+14155550111"
+SUPPORT = "+14155550122"
 ROUTES = f"""\
 [[route]]
 name = "acme"
@@ -54,6 +61,9 @@ voice = "Puck"
 [route.targets.billing]
 number = "{BILLING}"
 timeout_s = 8
+[route.targets.support]
+number = "{SUPPORT}"
+timeout_s = 15
 [route.keypad]
 inter_digit_timeout_s = 2
 menu = {{ "1" = "billing" }}
@@ -64,9 +74,6 @@ max_reprompts = 2
 
 
 def run(scenario: str, out_dir: Path) -> int:
-    if scenario == "warm-transfer":
-        print("warm-transfer: not available yet (warm transfers are not implemented).")
-        return 2
     configure_logging("WARNING")
     out_dir.mkdir(parents=True, exist_ok=True)
     return asyncio.run(_scenario(scenario, out_dir))
@@ -81,6 +88,9 @@ def _plan(scenario: str) -> tuple[list[Step], Callees | None, list[Step]]:
         back: list[Step] = [WaitForGreeting(timeout=30), Speak(1.2, seed=2)]
         back += [WaitForReply(timeout=30), Hangup()]
         return talk, Callees(parties={BILLING: Party("no-answer")}), back
+    if scenario == "warm-transfer":
+        waiting = Callees(default_conference=ConferencePlan(joiners=()))  # support is dialled
+        return talk, waiting, []
     if scenario == "keypad":
         keys: list[Step] = [Silence(1.5), Dtmf("1"), Silence(3.0), WaitForReply(timeout=30)]
         return [*keys, Dtmf("40213#"), WaitForReply(timeout=30), Hangup()], None, []
@@ -92,11 +102,20 @@ async def _act(scenario: str, emulator: LiveEmulator) -> None:
     once the greeting is done, the caller's question is answered with a transfer."""
     script = emulator.script
     script.next_reply("Acme Appliances, how can I help you today?")
-    if not scenario.startswith("transfer"):
+    if not scenario.startswith(("transfer", "warm")):
         return
     await emulator.record.wait_for(
         lambda record: bool(record.connections) and record.last.turns_completed >= 1, timeout=60
     )
+    if scenario == "warm-transfer":
+        script.next_transcription("My dishwasher still leaks after last week's repair.")
+        reason = "a dishwasher that still leaks after a repair"
+        script.call_tool("warm_transfer", {"target": "support", "reason": reason})
+        script.next_reply(
+            "I am sorry to hear that. You will hear some music while I brief a colleague in "
+            "support."
+        )
+        return
     script.next_transcription("Hi, I have a question about my last invoice.")
     script.call_tool(
         "transfer_call", {"target": "billing", "reason": "a question about an invoice"}
@@ -111,7 +130,11 @@ async def _scenario(scenario: str, out_dir: Path) -> int:
     sock = bind()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     script, callees, back = _plan(scenario)
-    async with TwilioRestSim(account_sid=ACCOUNT_SID, auth_token=auth_token) as sim:
+    support = Callees(parties={SUPPORT: Party(after_s=2.1, talk_s=5.0)})
+    async with TwilioRestSim(
+        account_sid=ACCOUNT_SID, auth_token=auth_token, callees=support
+    ) as sim:
+        sim.people = People(server_url=base_url)  # whom the server dials with inline TwiML
         settings = offline_settings(
             base_url,
             auth_token,
@@ -143,9 +166,11 @@ async def _scenario(scenario: str, out_dir: Path) -> int:
             running = asyncio.create_task(call.run())
             await acting
             result = await asyncio.wait_for(running, 180)
+            people = await asyncio.gather(*sim.state.people_calls.values())
             transcript = await fetch_transcript(base_url, api_token, result.call_sid, wait_s=10)
     print()
     _print_journey(result)
+    _print_people(people)
     print()
     print_transcript(transcript)
     return 0 if transcript["call"]["end_reason"] else 1
@@ -157,3 +182,10 @@ def _print_journey(result: CallResult) -> None:
         print("  (nothing: the call ended on the stream)")
     for entry in result.journey:
         print(f"  {entry.describe()}")
+
+
+def _print_people(people: list[PersonCall]) -> None:
+    for person in people:
+        print(f"What the person went through: {person.describe()}")
+        if person.briefing is not None:
+            print(f"  heard: {person.briefing!r}")

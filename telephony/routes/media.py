@@ -198,6 +198,9 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         app.rest,
         public_origin=public_origin(app, websocket),
         transcript=writer,
+        warm=app.warm_transfers,
+        line_number=(info.from_number if outbound is not None else info.to_number) or "",
+        caller_number=_party(info, outbound) if decision.route.share_caller_number else None,
     )
     call = Call(
         identity,

@@ -14,17 +14,15 @@ Either way the outcome is a system turn in the call's transcript.
 
 import logging
 import re
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.twiml.voice_response import VoiceResponse
 
-from telephony.errors import StorageError
 from telephony.routes.returning import back_to_agent
 from telephony.routes.voice import call_form
 from telephony.services import services
-from telephony.transcripts import Speaker, TranscriptStore, TurnRecord
 from telephony.twilio.sids import CALL_SID
+from telephony.warm_transfer import note_turn
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +31,9 @@ router = APIRouter(prefix="/twilio")
 _TARGET = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 ANSWERED = frozenset({"completed", "answered", "bridged"})
 """``DialCallStatus`` / ``QueueResult`` values that mean someone took the call."""
+_NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled", "leave", "hangup"})
+"""Other outcomes counted by name in the metrics (anything else is ``other``: a label per
+value Twilio might send would let a caller of this URL grow the metrics without bound)."""
 
 
 @router.post("/transfer/{call_sid}")
@@ -47,24 +48,11 @@ async def transfer_outcome(call_sid: str, request: Request) -> Response:
     if not _TARGET.fullmatch(target):
         raise HTTPException(status_code=400, detail="bad transfer target")
     answered = outcome in ANSWERED
-    await _note(app.store, call_sid, f"Transfer to {target}: {outcome}.")
+    await note_turn(app.store, call_sid, f"Transfer to {target}: {outcome}.")
+    app.metrics.transfer("cold", outcome if answered or outcome in _NOT_ANSWERED else "other")
     logger.info("call %s: transfer to target %s: %s", call_sid, target, outcome)
     if answered:
         response = VoiceResponse()
         response.hangup()
         return Response(str(response), media_type="text/xml")
     return await back_to_agent(request, app, form, target=target, outcome=outcome)
-
-
-async def _note(store: TranscriptStore, call_sid: str, text: str) -> None:
-    """The outcome as a system turn, timed from the call's start like the others."""
-    try:
-        stored = await store.transcript(call_sid)
-        started = stored.call.started_at if stored is not None else None
-        at_ms = int((datetime.now(UTC) - started).total_seconds() * 1000) if started else 0
-        await store.add_turn(
-            call_sid,
-            TurnRecord(speaker=Speaker.SYSTEM, text=text, start_ms=at_ms, end_ms=at_ms),
-        )
-    except StorageError:
-        logger.exception("call %s: could not store the transfer's outcome", call_sid)

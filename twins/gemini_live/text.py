@@ -7,6 +7,8 @@ derived from the prompt alone, the way a test needs it: the prompt's transcript 
 (``caller: ...`` / ``agent: ...``), its ``Call ended: <reason>`` line and the JSON schema of
 the fields it asks for between ``<fields_schema>`` tags. The reply is a JSON object in the
 shape the summary prompt requests (``summary``, ``outcome``, ``follow_ups``, ``fields``).
+A warm transfer's briefing request (it holds ``<transfer_reason>`` tags) is answered with a
+short spoken text instead: the reason and the caller's last words (``brief``).
 
 ``TextConfig.fail_next`` makes the next requests answer 503, as an overloaded service does.
 """
@@ -28,6 +30,8 @@ _MAX_BODY = 1024 * 1024
 _SCHEMA = re.compile(r"<fields_schema>(.*?)</fields_schema>", re.DOTALL)
 _ENDED = re.compile(r"^Call ended: (\S+)", re.MULTILINE)
 _TURN = re.compile(r"^\[[^\]]*\] (caller|agent): (.*)$", re.MULTILINE)
+_REASON = re.compile(r"<transfer_reason>(.*?)</transfer_reason>", re.DOTALL)
+_TARGET = re.compile(r"^Transferred to: (.*)$", re.MULTILINE)
 
 
 @dataclass
@@ -67,6 +71,19 @@ def summarize(prompt: str) -> dict[str, Any]:
             properties = json.loads(schema.group(1)).get("properties", {})
             fields = {name: _example(spec) for name, spec in properties.items()}
     return {"summary": summary, "outcome": outcome, "follow_ups": follow_ups, "fields": fields}
+
+
+def brief(prompt: str) -> str | None:
+    """The deterministic briefing of a briefing prompt; None for any other prompt."""
+    reason = _REASON.search(prompt)
+    if reason is None:
+        return None
+    target = _TARGET.search(prompt)
+    caller = [text for who, text in _TURN.findall(prompt) if who == "caller"]
+    text = f"Briefing for {target.group(1) if target else 'you'}: {reason.group(1).strip()}."
+    if caller:
+        text += f" The caller said: {caller[-1]}"
+    return text
 
 
 def _example(spec: Any) -> Any:
@@ -148,7 +165,7 @@ class TextServer:
         except (ValueError, AttributeError, TypeError):
             return HTTPStatus.BAD_REQUEST, _error(400, "invalid JSON payload")
         self.config.requests.append(request)
-        text = json.dumps(summarize(prompt))
+        text = brief(prompt) or json.dumps(summarize(prompt))
         return HTTPStatus.OK, {
             "candidates": [
                 {

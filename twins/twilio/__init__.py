@@ -26,8 +26,8 @@ strict check), ``playout`` (playback buffer), ``script`` / ``caller`` (the calle
 ``switchboard`` / ``conference`` (shared rooms and queues), ``callbacks`` (status callbacks),
 ``timeline`` / ``metrics`` (what happened), ``rest`` / ``rest_state`` / ``rest_http`` /
 ``rest_calls`` / ``api_calls`` / ``api_conferences`` / ``api_recordings`` / ``recording`` /
-``outbound`` / ``amd`` / ``client`` (REST), ``appstub`` (a stand-in application for tests),
-``endpoints``, ``webhook``, ``asgi``, ``wavfile``, ``clock``, ``ids``.
+``outbound`` / ``people`` / ``amd`` / ``client`` (REST), ``appstub`` (a stand-in application
+for tests), ``endpoints``, ``webhook``, ``asgi``, ``wavfile``, ``clock``, ``ids``.
 """
 
 from twins.twilio.amd import Pickup
@@ -57,6 +57,7 @@ from twins.twilio.journey import (
 from twins.twilio.metrics import BargeIn, CallMetrics, TurnLatency, compute_metrics
 from twins.twilio.network import Network
 from twins.twilio.outbound import Callee
+from twins.twilio.people import People, PersonCall
 from twins.twilio.playout import Playout
 from twins.twilio.protocol import Violation, ViolationKind
 from twins.twilio.rest import TwilioRestSim
@@ -107,6 +108,8 @@ __all__ = [
     "Network",
     "Party",
     "Paused",
+    "People",
+    "PersonCall",
     "Pickup",
     "Played",
     "Playout",

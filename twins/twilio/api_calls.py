@@ -3,7 +3,9 @@
 Twilio facts mirrored (https://www.twilio.com/docs/voice/api/call-resource):
 
 - ``POST Calls.json`` needs ``To``, ``From`` (errors 21201, 21213) and one of ``Url``,
-  ``Twiml``, ``ApplicationSid`` (21200); the new call is ``queued``.
+  ``Twiml``, ``ApplicationSid`` (21200); the new call is ``queued``. A call with inline
+  ``Twiml`` reaches a person (:mod:`twins.twilio.people`) when the simulator has ``people``;
+  one with a ``Url`` reaches the configured :class:`~twins.twilio.outbound.Callee`.
 - ``POST Calls/{Sid}.json``: ``Status=completed`` hangs up a call, ``Status=canceled`` only one
   still queued or ringing; ``Twiml=`` or ``Url=`` replaces the TwiML the call runs (a call in
   ``<Connect><Stream>`` gets ``stop``, which is how a transfer works). A call no longer in
@@ -25,6 +27,7 @@ from starlette.routing import Route
 from twins.twilio.call import SimulatedCall
 from twins.twilio.ids import new_call_sid
 from twins.twilio.outbound import place_call
+from twins.twilio.people import place_person
 from twins.twilio.rest_calls import RestCall, call_json
 from twins.twilio.rest_http import (
     ERROR_CALL_NOT_IN_PROGRESS,
@@ -82,7 +85,25 @@ class CallsApi:
         )
         state.calls[record.sid] = record
         logger.info("REST: call %s created", record.sid)
-        if state.callee is not None:
+        events = tuple(
+            event
+            for name, value in fields
+            if name == "StatusCallbackEvent"
+            for event in value.split()
+        )
+        if state.people is not None and values.get("Twiml") and not values.get("Url"):
+            state.people_calls[record.sid] = asyncio.create_task(
+                place_person(
+                    record,
+                    values,
+                    events,
+                    state.people,
+                    account_sid=state.account_sid,
+                    auth_token=state.auth_token,
+                    switchboard=state.switchboard,
+                )
+            )
+        elif state.callee is not None:
             state.placed[record.sid] = asyncio.create_task(
                 place_call(
                     record.sid,
@@ -153,6 +174,7 @@ def _hang_up(record: RestCall, status: str) -> None:
     elif status == "completed" or record.own_status in ("queued", "ringing"):
         record.own_status = "completed" if status == "completed" else "canceled"
         record.ended_at = datetime.now(UTC)
+        record.hung_up.set()
 
 
 async def _new_twiml(record: RestCall, values: Mapping[str, str]) -> Twiml:

@@ -46,17 +46,23 @@ class Party:
     """A person (or line) Twilio dials: what happens after ``after_s`` of ringing.
 
     ``answer``: picks up after ``after_s`` (``no-answer`` if that is longer than the ``<Dial>``
-    timeout), talks for ``talk_s`` and hangs up. ``no-answer``: rings until the timeout.
+    timeout), talks for ``talk_s`` and hangs up (a person dialled with inline TwiML talks
+    ``talk_s`` once in a conference room, after hearing what the TwiML says). ``no-answer``:
+    rings until the timeout.
     ``busy`` / ``failed`` / ``decline``: the leg ends after ``after_s`` (``decline`` reads as busy).
     """
 
     outcome: PartyOutcome = "answer"
     after_s: float = DEFAULT_RING_S
     talk_s: float = DEFAULT_TALK_S
+    hangs_up_after_s: float | None = None
+    """A person the application dials with inline TwiML (:mod:`twins.twilio.people`) who
+    answers hangs up this long after answering (during a briefing, say); None: they stay."""
 
     def __post_init__(self) -> None:
         _not_negative("Party.after_s", self.after_s)
         _not_negative("Party.talk_s", self.talk_s)
+        _not_negative("Party.hangs_up_after_s", self.hangs_up_after_s)
 
 
 @dataclass(frozen=True)

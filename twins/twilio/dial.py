@@ -13,23 +13,29 @@ Twilio facts mirrored (https://www.twilio.com/docs/voice/twiml/dial and the page
   ``DialCallDuration`` and ``DialBridged``, and runs the TwiML it answers; without ``action``
   it goes on with the next verb. ``canceled`` is a dial ended by a REST update before answer.
 - ``<Conference>`` puts the caller in a room (see :mod:`twins.twilio.conference`); the ``<Dial>``
-  ends when the caller leaves it. Its ``DialCallStatus`` is ``answered``.
+  ends when the caller leaves it. Its ``DialCallStatus`` is ``answered``. The room's
+  ``statusCallback`` events are sent by the call that created the room.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
+import httpx
+
 from twins.twilio.callees import Party
-from twins.twilio.conference import Participant
+from twins.twilio.conference import DEFAULT_STATUS_EVENTS, Participant
 from twins.twilio.context import CallContext, Document
 from twins.twilio.control import Wake
 from twins.twilio.ids import new_call_sid
 from twins.twilio.journey import Conferenced, DialKind, Dialled, Skipped
 from twins.twilio.twiml import Verb
 from twins.twilio.waiting import HoldMusic
+
+logger = logging.getLogger(__name__)
 
 DIAL_TIMEOUT_S = 30
 DIAL_TIMEOUT_RANGE = (5, 600)
@@ -136,8 +142,21 @@ async def _conference(ctx: CallContext, noun: Verb, document: Document) -> DialO
         end_conference_on_exit=_flag(attributes.get("endConferenceOnExit"), False),
         muted=_flag(attributes.get("muted"), False),
     )
+    deliveries: set[asyncio.Task[None]] = set()
+    callback = attributes.get("statusCallback")
+    if callback and created:
+        url, method = document.resolve(callback), attributes.get("statusCallbackMethod", "POST")
+        words = attributes.get("statusCallbackEvent", " ".join(DEFAULT_STATUS_EVENTS)).split()
+
+        def notify(params: dict[str, str]) -> None:
+            task = asyncio.create_task(_deliver(ctx, url, params, method))
+            deliveries.add(task)
+            task.add_done_callback(deliveries.discard)
+
+        room.subscribe(words, notify)
     start = ctx.t()
     room.join(me)
+    ctx.switchboard.entered(ctx.call_sid)
     music = HoldMusic(
         ctx, attributes.get("waitUrl"), document, method=attributes.get("waitMethod", "POST")
     )
@@ -152,7 +171,11 @@ async def _conference(ctx: CallContext, noun: Verb, document: Document) -> DialO
     if wake is Wake.EVENT and not me.left.is_set():
         wake = await ctx.control.wait(None, me.left)
     if wake is Wake.INTERRUPTED:
-        room.leave(ctx.call_sid, "interrupted")
+        hung_up = ctx.control.hung_up is not None
+        room.leave(ctx.call_sid, "hung-up" if hung_up else "interrupted")
+    # The events of this call's stay are sent before the call moves on (its requests, and the
+    # HTTP client they use, end with the call).
+    await asyncio.gather(*deliveries, return_exceptions=True)
     ctx.record(
         Conferenced(
             t=start,
@@ -161,10 +184,19 @@ async def _conference(ctx: CallContext, noun: Verb, document: Document) -> DialO
             conference_sid=room.sid,
             waited_s=waited,
             ended=me.left_because or "interrupted",
+            wait_url_requests=music.requests,
         )
     )
     params = {"DialCallStatus": "answered", "ConferenceSid": room.sid}
     return DialOutcome("answered", params, interrupted=wake is Wake.INTERRUPTED)
+
+
+async def _deliver(ctx: CallContext, url: str, params: dict[str, str], method: str) -> None:
+    """One conference status event, sent like the call's other requests (signed)."""
+    try:
+        await ctx.courier.send(url, params, method=method)
+    except (httpx.HTTPError, RuntimeError):  # the call's HTTP client closed with the call
+        logger.info("a conference status event could not be sent")
 
 
 def _target(leg: Verb) -> str:

@@ -112,13 +112,16 @@ class Conferenced(_Entry):
     """``<Dial><Conference>``: the caller was in conference ``name`` for ``duration_s``.
 
     ``waited_s`` is the time before the conference started (on hold music); ``ended`` says how
-    the caller left it: ``conference-ended``, ``removed``, ``caller`` or ``interrupted``.
+    the caller left it: ``conference-ended``, ``removed``, ``hung-up`` or ``interrupted`` (new
+    TwiML from a REST update).
     """
 
     name: str
     conference_sid: str
     waited_s: float
     ended: str
+    wait_url_requests: int = 0
+    """How many times the ``waitUrl`` (hold music) was requested while the caller waited."""
 
     def summary(self) -> str:
         return (

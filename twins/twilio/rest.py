@@ -9,7 +9,8 @@ JSON shaped like Twilio's), under ``/2010-04-01/Accounts/{AccountSid}``:
 
 - ``Calls.json`` (create), ``Calls/{CallSid}.json`` (fetch, update: hang up, new TwiML):
   :mod:`twins.twilio.api_calls`. Created calls are placed against the application when a
-  :class:`~twins.twilio.outbound.Callee` is configured (answering machine detection included).
+  :class:`~twins.twilio.outbound.Callee` is configured (answering machine detection included),
+  or to a person (:mod:`twins.twilio.people`) when they carry inline TwiML and ``people`` is set.
 - ``Conferences.json``, ``Conferences/{Sid}.json``, ``.../Participants.json`` and
   ``.../Participants/{CallSid or label}.json``: :mod:`twins.twilio.api_conferences`.
 - ``Calls/{CallSid}/Recordings.json`` and ``.../Recordings/{Sid}.json``:
@@ -44,6 +45,7 @@ from twins.twilio.callees import Callees
 from twins.twilio.client import twilio_client
 from twins.twilio.ids import new_account_sid
 from twins.twilio.outbound import Callee
+from twins.twilio.people import People, PersonCall
 from twins.twilio.recording import Recording
 from twins.twilio.rest_calls import RestCall
 from twins.twilio.rest_state import RestState
@@ -63,18 +65,21 @@ class TwilioRestSim:
         auth_token: str | None = None,
         callee: Callee | None = None,
         callees: Callees | None = None,
+        people: People | None = None,
         api_keys: Mapping[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         """``callee`` answers the calls the application creates; ``callees`` decide who answers
-        when the application dials people into conferences."""
+        when the application dials people into conferences or calls them with inline TwiML;
+        ``people`` (settable later, once the application's URL is known) lets those calls run."""
         self.state = RestState(
             account_sid=account_sid or new_account_sid(),
             auth_token=auth_token or secrets.token_hex(16),
             api_keys=dict(api_keys or {}),
             switchboard=Switchboard(callees=callees),
             callee=callee,
+            people=people,
         )
         self._host, self._port = host, port
         self._url: str | None = None
@@ -111,6 +116,18 @@ class TwilioRestSim:
         return self.state.placed
 
     @property
+    def people(self) -> People | None:
+        return self.state.people
+
+    @people.setter
+    def people(self, people: People | None) -> None:
+        self.state.people = people
+
+    async def person_result(self, call_sid: str) -> PersonCall:
+        """What happened on a call the application placed to a person (inline TwiML)."""
+        return await self.state.people_calls[call_sid]
+
+    @property
     def url(self) -> str:
         """The simulator's base URL (``http://127.0.0.1:PORT``), once started."""
         if self._url is None:
@@ -129,9 +146,10 @@ class TwilioRestSim:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for task in self.placed.values():
+        running = [*self.placed.values(), *self.state.people_calls.values()]
+        for task in running:
             task.cancel()
-        await asyncio.gather(*self.placed.values(), return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
         await self.switchboard.aclose()
         await self._stack.aclose()
         self._url = None

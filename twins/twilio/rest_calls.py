@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -33,6 +34,8 @@ class RestCall:
     own_status: CallStatus = "queued"
     ended_at: datetime | None = None
     recordings: list[Recording] = field(default_factory=list)
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when a REST update ends a call the simulator does not run (``own_status``)."""
 
     def param(self, name: str) -> str | None:
         return next((value for key, value in self.params if key == name), None)

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from twins.twilio.outbound import Callee
+from twins.twilio.people import People, PersonCall
 from twins.twilio.recording import Recording
 from twins.twilio.rest_calls import RestCall
 from twins.twilio.rest_http import check_credentials
@@ -24,6 +25,9 @@ class RestState:
     """API key SIDs (``SK...``) and their secrets, accepted as credentials too."""
     switchboard: Switchboard
     callee: Callee | None = None
+    people: People | None = None
+    """Who answers calls created with inline TwiML (None: nobody, they stay queued)."""
+    people_calls: dict[str, asyncio.Task[PersonCall]] = field(default_factory=dict)
     calls: dict[str, RestCall] = field(default_factory=dict)
     recordings: dict[str, Recording] = field(default_factory=dict)
     placed: dict[str, asyncio.Task[CallResult]] = field(default_factory=dict)

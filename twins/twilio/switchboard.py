@@ -79,6 +79,7 @@ class Switchboard:
         """Participants the REST API dialled, by their CallSid."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._opened = asyncio.Event()
+        self._entered: dict[str, asyncio.Event] = {}
 
     def conference(self, key: str) -> Conference | None:
         """A conference by SID, or the one of that friendly name not yet ended."""
@@ -107,6 +108,14 @@ class Switchboard:
                 return found
             self._opened.clear()
             await self._opened.wait()
+
+    def entered(self, call_sid: str) -> None:
+        """A simulated call entered a conference room (``<Dial><Conference>``)."""
+        self._entered.setdefault(call_sid, asyncio.Event()).set()
+
+    async def wait_entered(self, call_sid: str) -> None:
+        """Until the simulated call ``call_sid`` has entered a conference room."""
+        await self._entered.setdefault(call_sid, asyncio.Event()).wait()
 
     def queue(self, name: str) -> QueueState:
         if name not in self.queues:

@@ -1,0 +1,340 @@
+"""Warm transfers in progress in this process: dial the person, brief them, join or return.
+
+The call's control (``call_control.py``) has already moved the caller into a conference room
+with hold music (``twilio/warm_twiml.py``); the media stream has ended, the call and its ADK
+session live on. From then on a ``WarmTransfer`` runs here, beside the call:
+
+1. **The briefing** is written from the stored transcript (``briefing.py``: a text model,
+   bounded in time, else a template).
+2. **The person is dialled** with ``calls.create`` (https://www.twilio.com/docs/voice/api/
+   call-resource#create-a-call-resource): the Participants API (.../conference-participant-
+   resource) would put them straight into the room, with no way to speak to them first; a call
+   of their own runs ``<Say>briefing</Say><Redirect>join</Redirect>``, and its status callback
+   tells how it ended (busy, no-answer, failed, canceled, completed).
+3. **One outcome**, whichever of Twilio's requests comes first (``settle`` is the only place it
+   is decided, and it decides once):
+
+   - the person's ``<Redirect>`` after the briefing: **joined** (they enter the room, the
+     conference starts, the caller hears them);
+   - the person's call ended first (busy: a decline reads as busy, no-answer, failed, or
+     completed: they hung up during the briefing): the caller is taken out of the room by a
+     REST update to ``/twilio/warm/{sid}/back``, which returns them to the agent in the same
+     ADK session (``routes/returning.py``);
+   - the caller left the room (``participant-leave``) first: the person's call is cancelled
+     and the call ends as the caller's hang-up (not ``transferred``);
+   - nothing within ``ring timeout + BRIEFING_MAX_S``: treated as no-answer.
+
+Each outcome is a system turn in the transcript and a ``telephony_transfers_total`` count. The
+state lives in this process (Twilio's requests about a transfer must reach the process that
+started it: one process, or a balancer that keeps a CallSid on one process); a request that
+finds no state here acts on what it carries alone (see ``routes/warm.py``).
+"""
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote, urlencode
+
+from telephony.briefing import BriefingWriter, facts_from
+from telephony.errors import StorageError
+from telephony.routing import Route
+from telephony.transcripts import EndReason, Speaker, Transcript, TranscriptStore, TurnRecord
+from telephony.twilio.destinations import Destination
+from telephony.twilio.rest import CallAlreadyEnded, RestClient, RestError
+from telephony.twilio.warm_twiml import person_briefed, room_name
+
+logger = logging.getLogger(__name__)
+
+WARM_PATH = "/twilio/warm"
+"""Where Twilio's requests about a warm transfer arrive, per caller CallSid."""
+BRIEFING_MAX_S = 90.0
+"""How long after the ring timeout the person may take to hear the briefing and join."""
+TRANSCRIPT_WAIT_S = 3.0
+"""How long the briefing waits for the end of the caller's stream to be stored (its turns are
+complete then)."""
+POLL_S = 0.05
+FORGET_AFTER_S = 3600.0
+"""A settled transfer is kept this long for Twilio's late requests (the person's last status
+callback, the caller leaving the room at the end of the conversation)."""
+
+
+class Outcome(enum.StrEnum):
+    JOINED = "joined"
+    BUSY = "busy"
+    """Busy or declined: Twilio reports a decline on the handset as busy."""
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    HUNG_UP_DURING_BRIEFING = "hung-up-during-briefing"
+    CALLER_LEFT = "caller-left"
+
+    @property
+    def returns_caller(self) -> bool:
+        """Whether the caller goes back to the agent."""
+        return self not in (Outcome.JOINED, Outcome.CALLER_LEFT)
+
+
+PERSON_ENDED = {
+    "busy": Outcome.BUSY,
+    "no-answer": Outcome.NO_ANSWER,
+    "failed": Outcome.FAILED,
+    "canceled": Outcome.CANCELED,
+    "completed": Outcome.HUNG_UP_DURING_BRIEFING,
+}
+"""The final ``CallStatus`` of a person's call that ended before they joined."""
+
+
+def warm_url(origin: str, call_sid: str, step: str, **query: str) -> str:
+    url = f"{origin}{WARM_PATH}/{call_sid}/{step}"
+    return url + ("?" + urlencode(query, quote_via=quote) if query else "")
+
+
+@dataclass
+class WarmTransfer:
+    """One caller's warm transfer to ``target``."""
+
+    call_sid: str
+    target: str
+    reason: str
+    destination: Destination
+    origin: str
+    """The server's public origin (Twilio's requests come back here)."""
+    caller_id: str
+    """The number the person sees."""
+    route: Route
+    caller_number: str | None = None
+    """The caller's number, only if the route lets the agent (and so the briefing) know it."""
+    person_sid: str | None = None
+    outcome: Outcome | None = None
+    briefing: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def room(self) -> str:
+        return room_name(self.call_sid)
+
+    @property
+    def caller_gone(self) -> bool:
+        return self.outcome is Outcome.CALLER_LEFT
+
+    def url(self, step: str, **query: str) -> str:
+        return warm_url(self.origin, self.call_sid, step, target=self.target, **query)
+
+
+class WarmTransfers:
+    """This process's warm transfers, by the caller's CallSid (see the module docstring)."""
+
+    def __init__(
+        self,
+        rest: RestClient | None,
+        store: TranscriptStore,
+        briefings: BriefingWriter,
+        *,
+        on_outcome: Callable[[str, str], None] = lambda _kind, _outcome: None,
+    ) -> None:
+        self._rest = rest
+        self._store = store
+        self._briefings = briefings
+        self._on_outcome = on_outcome
+        self._live: dict[str, WarmTransfer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def find(self, call_sid: str) -> WarmTransfer | None:
+        return self._live.get(call_sid)
+
+    def begin(self, transfer: WarmTransfer, to_the_room: Callable[[], Awaitable[bool]]) -> None:
+        """Move the caller into the room (``to_the_room``: False if that did not happen), then
+        brief and dial the person, beside the call."""
+        self._forget_old()
+        self._live[transfer.call_sid] = transfer
+        task = asyncio.get_running_loop().create_task(self._run(transfer, to_the_room))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def aclose(self) -> None:
+        """The server stops: transfers still ringing are left to Twilio's own timeouts."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- what Twilio's requests report (routes/warm.py) ----------------------------------------
+
+    async def person_joined(self, transfer: WarmTransfer) -> bool:
+        """The person heard the briefing and asks to join; False if the outcome was another."""
+        return await self.settle(transfer, Outcome.JOINED)
+
+    async def person_ended(self, transfer: WarmTransfer, status: str) -> None:
+        """The person's call ended with ``status`` (its final ``CallStatus``)."""
+        outcome = PERSON_ENDED.get(status)
+        if outcome is not None:
+            await self.settle(transfer, outcome, person_gone=True)
+
+    async def caller_left(self, transfer: WarmTransfer) -> None:
+        """The caller left the room: hung up while waiting (or, once joined, at the end)."""
+        if await self.settle(transfer, Outcome.CALLER_LEFT) or transfer.outcome is Outcome.JOINED:
+            await self._end_person(transfer)
+
+    async def settle(
+        self, transfer: WarmTransfer, outcome: Outcome, *, person_gone: bool = False
+    ) -> bool:
+        """Decide the transfer's outcome, once: True for the request that decided it.
+        ``person_gone``: the person's call has ended (no need to end it)."""
+        if transfer.outcome is not None:
+            return False
+        transfer.outcome = outcome  # no await before this line: one request wins
+        transfer.settled.set()
+        logger.info(
+            "call %s: warm transfer to target %s: %s", transfer.call_sid, transfer.target, outcome
+        )
+        self._on_outcome("warm", str(outcome))
+        await note_turn(
+            self._store, transfer.call_sid, f"Warm transfer to {transfer.target}: {outcome}."
+        )
+        if outcome is Outcome.CALLER_LEFT:
+            await self._caller_hung_up(transfer.call_sid)
+        if outcome.returns_caller:
+            if not person_gone:
+                await self._end_person(transfer)
+            await self.return_caller(transfer.call_sid, transfer.origin, transfer.target, outcome)
+        return True
+
+    async def return_caller(self, call_sid: str, origin: str, target: str, outcome: str) -> None:
+        """Take the caller out of the room, back to the agent (``/back`` answers the stream)."""
+        if self._rest is None:
+            return
+        url = warm_url(origin, call_sid, "back", target=target, outcome=outcome)
+        try:
+            await self._rest.update_call(call_sid, url=url)
+        except CallAlreadyEnded:
+            logger.info("call %s: gone before it could return to the agent", call_sid)
+        except RestError as exc:
+            logger.error(
+                "call %s: could not return the caller to the agent (%s)", call_sid, exc.code
+            )
+
+    # -- the work -------------------------------------------------------------------------------
+
+    async def _run(
+        self, transfer: WarmTransfer, to_the_room: Callable[[], Awaitable[bool]]
+    ) -> None:
+        assert self._rest is not None
+        if not await to_the_room():
+            if self._live.get(transfer.call_sid) is transfer:
+                del self._live[transfer.call_sid]
+            return
+        transcript = await self._transcript(transfer.call_sid)
+        facts = facts_from(
+            transcript,
+            target=transfer.target,
+            reason=transfer.reason,
+            business=transfer.route.business_name,
+            caller_number=transfer.caller_number,
+        )
+        briefing = await self._briefings.write(facts, call_sid=transfer.call_sid)
+        transfer.briefing = briefing.text
+        logger.info("call %s: warm transfer briefing by the %s", transfer.call_sid, briefing.source)
+        if transfer.outcome is not None:  # the caller left while the briefing was written
+            return
+        destination = transfer.destination
+        try:
+            transfer.person_sid = await self._rest.create_call(
+                to=destination.address,
+                from_=transfer.caller_id,
+                twiml=person_briefed(briefing.text, join_url=transfer.url("join")),
+                timeout=destination.timeout_s,
+                status_callback=transfer.url("person"),
+                status_callback_event=["completed"],
+                status_callback_method="POST",
+            )
+        except RestError as exc:
+            logger.warning(
+                "call %s: Twilio refused to dial the warm transfer (%s)",
+                transfer.call_sid,
+                exc.code,
+            )
+            await self.settle(transfer, Outcome.FAILED)
+            return
+        if transfer.caller_gone:  # left while the call was being created
+            await self._end_person(transfer)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(destination.timeout_s + BRIEFING_MAX_S):
+                await transfer.settled.wait()
+        if not transfer.settled.is_set():
+            logger.warning(
+                "call %s: no word of the warm transfer's person; returning", transfer.call_sid
+            )
+            await self.settle(transfer, Outcome.NO_ANSWER)
+
+    async def _end_person(self, transfer: WarmTransfer) -> None:
+        """Hang up the person's call, ringing (``canceled``) or answered (``completed``; Twilio
+        cancels only calls that ring, and leaves the others as they are)."""
+        if self._rest is None or transfer.person_sid is None:
+            return
+        for status in ("canceled", "completed"):
+            try:
+                await self._rest.update_call(transfer.person_sid, status=status)
+            except CallAlreadyEnded:
+                return
+            except RestError as exc:
+                logger.warning(
+                    "call %s: could not end the person's call (%s)", transfer.call_sid, exc.code
+                )
+
+    async def _caller_hung_up(self, call_sid: str) -> None:
+        """The call ended as the caller's hang-up, not as a transfer: nobody took it."""
+        try:
+            if await self._store.reopen_call(call_sid):
+                await self._store.end_call(call_sid, EndReason.CALLER_HUNG_UP, datetime.now(UTC))
+        except StorageError:
+            logger.exception("call %s: could not record the caller's hang-up", call_sid)
+
+    async def _transcript(self, call_sid: str) -> Transcript | None:
+        """The caller's transcript once the end of their stream is stored (all turns in)."""
+        stored: Transcript | None = None
+        try:
+            async with asyncio.timeout(TRANSCRIPT_WAIT_S):
+                while True:
+                    stored = await self._store.transcript(call_sid)
+                    if stored is not None and stored.call.ended_at is not None:
+                        return stored
+                    await asyncio.sleep(POLL_S)
+        except TimeoutError:
+            return stored
+        except StorageError:
+            logger.exception("call %s: no transcript for the briefing", call_sid)
+            return None
+
+    def _forget_old(self) -> None:
+        """Transfers settled long ago: late requests about them no longer matter."""
+        now = datetime.now(UTC)
+        for call_sid, old in list(self._live.items()):
+            if old.settled.is_set() and (now - old.started_at).total_seconds() > FORGET_AFTER_S:
+                del self._live[call_sid]
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("a warm transfer failed", exc_info=error)
+
+
+async def note_turn(store: TranscriptStore, call_sid: str, text: str) -> None:
+    """A system turn after the call's stream ended, timed from the call's start like the others."""
+    try:
+        stored = await store.transcript(call_sid)
+        started = stored.call.started_at if stored is not None else None
+        at_ms = int((datetime.now(UTC) - started).total_seconds() * 1000) if started else 0
+        await store.add_turn(
+            call_sid,
+            TurnRecord(
+                speaker=Speaker.SYSTEM, text=text, start_ms=max(0, at_ms), end_ms=max(0, at_ms)
+            ),
+        )
+    except StorageError:
+        logger.exception("call %s: could not store a transfer's outcome", call_sid)
