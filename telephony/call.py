@@ -106,6 +106,7 @@ class Call:
         keypad: Keypad | None = None,
         silence: SilencePolicy | None = None,
         on_reply: Callable[[float], None] | None = None,
+        elapsed_ms: int = 0,
     ) -> None:
         self.identity = identity
         self._opening = opening
@@ -126,6 +127,9 @@ class Call:
         self._transcript = transcript
         self._clock = clock
         self._started = clock()
+        self._elapsed_at_start = elapsed_ms
+        """The call's time before this stream (a caller back from a transfer): transcript
+        times run on from it."""
         self._said: list[tuple[str, str]] = []
         """What was said, for a fresh live session: (who, words heard)."""
         self._recorder = (
@@ -328,7 +332,7 @@ class Call:
         self.stats.fresh_sessions = self._agent.fresh_sessions
 
     def _now_ms(self) -> int:
-        return int((self._clock() - self._started) * 1000)
+        return int((self._clock() - self._started) * 1000) + self._elapsed_at_start
 
     def _elapsed_ms(self) -> float:
         return (self._clock() - self._started) * 1000

@@ -202,6 +202,12 @@ async def test_an_unanswered_transfer_brings_the_caller_back_to_the_agent(
     speakers = [t.speaker for t in transcript.turns]
     assert speakers.count(Speaker.AGENT) >= 3
     assert [t.seq for t in transcript.turns] == list(range(1, len(transcript.turns) + 1))
+    turns = transcript.turns
+    outcome = [t.text for t in turns].index("Transfer to billing: no-answer.")
+    first_leg_end = max(t.end_ms for t in turns[:outcome])
+    assert min(t.start_ms for t in turns[outcome + 1 :]) >= first_leg_end, (
+        "the return leg's turns are timed from the call's start, after the first leg's"
+    )
     assert len(connections) == 2 and connections[-1].caller_turns == 1, "heard on return"
     # The same ADK session: its history (the transfer tool call) reaches the new connection.
     assert "called tool `transfer_call`" in " ".join(t.text for t in connections[-1].texts)

@@ -165,8 +165,8 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         route=parameters.get("route") or None,
     )
     # Back from a transfer nobody answered: the same conversation goes on (returning.py).
-    greeting, first_seq = await resumed(app.store, start.call_sid, parameters.get("returning"))
-    writer = TranscriptWriter(app.store, start.call_sid, events=app.feed, first_seq=first_seq)
+    back = await resumed(app.store, start.call_sid, parameters.get("returning"), info.started_at)
+    writer = TranscriptWriter(app.store, start.call_sid, events=app.feed, first_seq=back.first_seq)
     writer.start(info)
     outbound = app.outbound.find(parameters.get(OUTBOUND_PARAMETER))
     identity = CallIdentity(
@@ -217,11 +217,12 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         opening=(
             None
             if outbound is not None
-            else with_consent(greeting or setup.greeting, policy.announcement)
+            else with_consent(back.cue or setup.greeting, policy.announcement)
         ),
         control=control,
         keypad=decision.route.keypad,
         silence=decision.route.silence,
+        elapsed_ms=back.elapsed_ms,
     )
     listener = None if outbound is None else await start_listening(app, call, outbound, policy)
     at_twilio = twilio_recording(app, call, policy, public_origin(app, websocket))

@@ -9,6 +9,7 @@ the outcome (``returning_cue``); the transcript goes on from its last turn.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import Request, Response
@@ -60,13 +61,27 @@ async def back_to_agent(
     return Response(twiml, media_type=_TWIML)
 
 
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """Where a call's stream takes the conversation up."""
+
+    cue: str | None = None
+    """The agent's first cue (None: the route's greeting)."""
+    first_seq: int = 1
+    """The number of the stream's first transcript turn."""
+    elapsed_ms: int = 0
+    """How long the call has been going at the stream's start: its turns are timed from the
+    call's start, like those of its first stream."""
+
+
 async def resumed(
-    store: TranscriptStore, call_sid: str, returning: str | None
-) -> tuple[str | None, int]:
+    store: TranscriptStore, call_sid: str, returning: str | None, now: datetime
+) -> Resumed:
     """For a stream that brings the caller back (its ``returning`` parameter): the cue for the
-    agent and the number of the call's next turn; ``(None, 1)`` for a call's first stream."""
+    agent, the call's next turn number and its time so far; ``Resumed()`` for a call's first
+    stream."""
     if not returning:
-        return None, 1
+        return Resumed()
     try:
         # Again here: the first stream's end may have been written after the transfer's
         # outcome reopened the call.
@@ -75,8 +90,12 @@ async def resumed(
     except StorageError:
         logger.exception("call %s: earlier turns unavailable", call_sid)
         stored = None
-    next_seq = max((turn.seq for turn in stored.turns), default=0) + 1 if stored else 1
-    return returning_cue(stored, returning), next_seq
+    if stored is None:
+        return Resumed(returning_cue(None, returning))
+    next_seq = max((turn.seq for turn in stored.turns), default=0) + 1
+    last_end = max((turn.end_ms for turn in stored.turns), default=0)
+    since_start = int((now - stored.call.started_at).total_seconds() * 1000)
+    return Resumed(returning_cue(stored, returning), next_seq, max(since_start, last_end))
 
 
 def returning_cue(transcript: Transcript | None, returning: str) -> str:
