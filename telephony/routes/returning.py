@@ -94,7 +94,8 @@ async def resumed(
         return Resumed(returning_cue(None, returning))
     next_seq = max((turn.seq for turn in stored.turns), default=0) + 1
     last_end = max((turn.end_ms for turn in stored.turns), default=0)
-    since_start = int((now - stored.call.started_at).total_seconds() * 1000)
+    started = stored.call.started_at  # None only for a call known from a status callback
+    since_start = 0 if started is None else int((now - started).total_seconds() * 1000)
     return Resumed(returning_cue(stored, returning), next_seq, max(since_start, last_end))
 
 
