@@ -1,8 +1,10 @@
 """Background tasks: one that runs while a block of code does (started on entry, cancelled and
-awaited on exit), and a group given a last chance to finish at shutdown."""
+awaited on exit), a group given a last chance to finish at shutdown, and letting go of the frames
+finished tasks keep."""
 
 import asyncio
 import contextlib
+import traceback
 from collections.abc import AsyncIterator, Collection, Coroutine
 from typing import Any
 
@@ -34,3 +36,24 @@ async def finish(tasks: Collection[asyncio.Task[None]], timeout_s: float) -> int
         with contextlib.suppress(asyncio.CancelledError):
             await task
     return len(left)
+
+
+def release(tasks: Collection[asyncio.Task[Any]]) -> None:
+    """Clear the frames the exceptions of finished ``tasks`` keep (their locals: ``self`` and
+    all it holds).
+
+    A cancelled task keeps its ``CancelledError``, and its traceback keeps every frame the
+    cancellation went through. Measured on CPython 3.11 in the server: those exceptions
+    outlived their tasks, held by references the garbage collector cannot see, and kept every
+    finished call in memory through the frames' locals. Clearing the frames (the stack is
+    over: nothing runs in them again) lets the call go, whoever keeps the exception.
+    """
+    for task in tasks:
+        if not task.done():
+            continue
+        try:
+            error = task.exception()  # a cancelled task raises its CancelledError here
+        except asyncio.CancelledError as exc:
+            error = exc
+        if error is not None:
+            traceback.clear_frames(error.__traceback__)

@@ -40,6 +40,7 @@ from starlette.websockets import WebSocketDisconnect
 from telephony.agent_voice import AgentVoice
 from telephony.audio import TWILIO_RATE, MulawToPcm16k
 from telephony.audio.speech import SpeechOnset
+from telephony.background import release
 from telephony.call_control import CallController
 from telephony.call_stats import CallStats
 from telephony.caller_turns import CallerTurns, Utterance, utterance_ends
@@ -223,6 +224,8 @@ class Call:
             if self._closing is not None:
                 await self._closing
             await self._close_socket(_CLOSE_CODES.get(reason, CloseCode.NORMAL), reason)
+            release(self._tasks)  # their frames would keep this call alive (background.py)
+            self._tasks = []
         return reason
 
     async def wind_up(self, grace_s: float) -> None:

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from types import FrameType
 
@@ -22,6 +23,7 @@ from telephony.config import Settings
 from telephony.connections import ConnectionLimits
 from telephony.drain import Drain
 from telephony.exposition import MULTIPROC_DIR_ENV, Exposition, multiprocess_dir
+from telephony.metrics import Metrics
 from telephony.server import configure_logging, uvicorn_config
 from telephony.tracing import install_exporter
 
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 STARTUP_FAILURE = 3
 GC_THRESHOLDS = (5_000, 50, 100)
 """Allocations before a young collection; young ones per middle; middle ones per full."""
+GC_AFTER_CALLS_S = 10.0
+"""How often, at most, a full collection frees what calls that ended left behind."""
 
 
 def run(host: str, port: int, workers: int = 1) -> int:
@@ -83,7 +87,10 @@ def serving_app() -> FastAPI:
                 own_metrics_port(services.settings, services.metrics.exposition),
                 exporting_traces(services.settings),
             ):
-                async with draining_on_sigterm(services.drain):
+                async with (
+                    alongside(collect_after_calls(services.metrics), name="collect after calls"),
+                    draining_on_sigterm(services.drain),
+                ):
                     yield
 
     app.router.lifespan_context = lifespan
@@ -102,6 +109,33 @@ def calm_the_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+async def collect_after_calls(metrics: Metrics, period_s: float = GC_AFTER_CALLS_S) -> None:
+    """Free what ended calls left in reference cycles: one full collection, at most every
+    ``period_s``, when calls have ended since the last.
+
+    A call's objects are bound in cycles (callbacks bound to the call; exceptions whose
+    tracebacks hold the frames that raised them), so reference counting cannot free them when
+    the call ends; they outlived the young generations while the call ran, and wait for a full
+    collection, which the tuning above makes rare. Measured in the soak (40 concurrent calls),
+    the process grew by 0.3-0.6 MiB per finished call for minutes. A full collection walks only
+    what is not frozen (the live calls and the garbage, not the libraries): about 90 ms at 40
+    live calls on this VM's core, hence at most one every ``period_s``.
+    """
+    seen = metrics.calls_ended
+    while True:
+        await asyncio.sleep(period_s)
+        if metrics.calls_ended == seen:
+            continue
+        seen = metrics.calls_ended
+        began = time.perf_counter()
+        freed = gc.collect()
+        logger.debug(
+            "collected %d objects after ended calls in %.1f ms",
+            freed,
+            (time.perf_counter() - began) * 1000,
+        )
 
 
 @contextlib.asynccontextmanager

@@ -55,7 +55,22 @@ MAX_QUEUED_AUDIO = 100
 HELD_AUDIO_MESSAGES = 25
 """Caller audio kept while no connection is attached (0.5 s at 20 ms); older audio is dropped."""
 
-_current: contextvars.ContextVar["ModelLink | None"] = contextvars.ContextVar(
+
+class _Slot:
+    """What the context variable holds: the link while its block runs, then nothing.
+
+    Every task and timer started inside the block copies the context, and some outlive the
+    call (a cancelled timer waits in the event loop until its time; a cancelled task's
+    exception can outlast it). Had they copied the link, each would keep the whole call
+    alive, audio buffers and session included; an emptied slot keeps nothing."""
+
+    __slots__ = ("link",)
+
+    def __init__(self, link: "ModelLink") -> None:
+        self.link: ModelLink | None = link
+
+
+_current: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar(
     "telephony_model_link", default=None
 )
 
@@ -113,10 +128,12 @@ class ModelLink:
     @contextlib.contextmanager
     def bound(self) -> Iterator[None]:
         """Make this the link of the live connections ADK opens inside the block."""
-        token = _current.set(self)
+        slot = _Slot(self)
+        token = _current.set(slot)
         try:
             yield
         finally:
+            slot.link = None  # for every context copied inside the block (see _Slot)
             _current.reset(token)
 
     async def send_audio(self, pcm: bytes) -> None:
@@ -217,7 +234,8 @@ class ModelLink:
 
 def current_link() -> ModelLink | None:
     """The link of the call whose task is running."""
-    return _current.get()
+    slot = _current.get()
+    return None if slot is None else slot.link
 
 
 class _ServerTap:

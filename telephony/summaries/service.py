@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from google import genai
 from google.genai import errors, types
 
@@ -40,7 +41,27 @@ WAIT_FOR_END_S = 15 * 60.0
 MODEL_ATTEMPTS = 3
 MODEL_RETRY_S = 2.0
 DRAIN_S = 5.0
-_MODEL_ERRORS = (errors.APIError, OSError, TimeoutError, SummaryError)
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """What a request to the model raises when the network fails: google-genai sends it with
+    aiohttp when that is installed, else with httpx (a dropped connection is neither an
+    ``APIError`` nor an ``OSError``)."""
+    found: list[type[Exception]] = [httpx.HTTPError]
+    with contextlib.suppress(ImportError):
+        import aiohttp
+
+        found.append(aiohttp.ClientError)
+    return tuple(found)
+
+
+_MODEL_ERRORS: tuple[type[Exception], ...] = (
+    errors.APIError,
+    OSError,
+    TimeoutError,
+    SummaryError,
+    *_transport_errors(),
+)
 
 
 @dataclass(slots=True)
