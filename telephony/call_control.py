@@ -53,8 +53,12 @@ class CallController:
         *,
         public_origin: str,
         transcript: TranscriptWriter,
+        on_transfer: Callable[[str, str], None] = lambda _kind, _outcome: None,
     ) -> None:
+        """``on_transfer(kind, outcome)`` hears how each transfer the agent asked for went:
+        ``dialled`` (Twilio took the new instructions) or ``failed``."""
         self._call_sid = call_sid
+        self._on_transfer = on_transfer
         self._route = route
         self._rest = rest
         self._origin = public_origin
@@ -157,6 +161,7 @@ class CallController:
             logger.info("call %s: gone before its transfer", self._call_sid)
         except RestError as exc:
             self.leaving = None
+            self._on_transfer("cold", "failed")
             logger.warning("call %s: transfer refused by Twilio (%s)", self._call_sid, exc.code)
             self._system(f"The transfer to {target} failed: Twilio refused it.")
             self._say(
@@ -164,6 +169,7 @@ class CallController:
                 "another way to help.]"
             )
         else:
+            self._on_transfer("cold", "dialled")
             logger.info("call %s: transferred (cold) to target %s", self._call_sid, target)
 
     async def _heard(self) -> None:

@@ -198,6 +198,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         app.rest,
         public_origin=public_origin(app, websocket),
         transcript=writer,
+        on_transfer=app.metrics.transfer,
     )
     call = Call(
         identity,

@@ -33,6 +33,8 @@ router = APIRouter(prefix="/twilio")
 _TARGET = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 ANSWERED = frozenset({"completed", "answered", "bridged"})
 """``DialCallStatus`` / ``QueueResult`` values that mean someone took the call."""
+_COUNTED = frozenset({"no-answer", "busy", "failed", "canceled"})
+"""Outcomes counted by name in the metrics; any other is ``other`` (a label set stays small)."""
 
 
 @router.post("/transfer/{call_sid}")
@@ -47,6 +49,8 @@ async def transfer_outcome(call_sid: str, request: Request) -> Response:
     if not _TARGET.fullmatch(target):
         raise HTTPException(status_code=400, detail="bad transfer target")
     answered = outcome in ANSWERED
+    label = "answered" if answered else outcome if outcome in _COUNTED else "other"
+    app.metrics.transfer("cold", label)
     await _note(app.store, call_sid, f"Transfer to {target}: {outcome}.")
     logger.info("call %s: transfer to target %s: %s", call_sid, target, outcome)
     if answered:
