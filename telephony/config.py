@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     summaries_enabled: bool = True
     """Summarise each call with a text model when it ends (``telephony/summaries``)."""
     summary_model: str = "gemini-2.5-flash"
+    summary_base_url: str | None = None
+    """Where summary requests go instead of Google's default endpoint (a proxy, or a local
+    stand-in: the benchmarks point it at the Live emulator's text endpoint)."""
     summary_fields_schema: Json[dict[str, Any]] | None = None
     """JSON schema of the structured fields a summary extracts (a route's
     ``[route.summary] fields_schema`` replaces it for its calls)."""
