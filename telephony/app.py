@@ -150,6 +150,9 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     )
     stack.push_async_callback(services.warm_transfers.aclose)
 
+    if summaries is not None:
+        summaries.on_delivery = services.metrics.webhook_delivery
+
     async def erase_session(call: Call) -> None:
         await erase_sessions(session_service, engine, call.call_sid)
 

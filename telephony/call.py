@@ -332,6 +332,7 @@ class Call:
         self.stats.audio_queued = link.sent_queued
         self.stats.frames_dropped = link.dropped
         self.stats.model_connections = link.connections
+        self.stats.model_connect_s = list(link.connect_s)
         self.stats.fresh_sessions = self._agent.fresh_sessions
 
     def _now_ms(self) -> int:

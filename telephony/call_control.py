@@ -60,10 +60,15 @@ class CallController:
         warm: WarmTransfers | None = None,
         line_number: str = "",
         caller_number: str | None = None,
+        on_transfer: Callable[[str, str], None] = lambda _kind, _outcome: None,
     ) -> None:
         """``line_number``: our number on this call (what a dialled person sees by default);
-        ``caller_number``: the caller's, only where the route shares it with the agent."""
+        ``caller_number``: the caller's, only where the route shares it with the agent;
+        ``on_transfer(kind, outcome)`` hears how each cold transfer the agent asked for went:
+        ``dialled`` (Twilio took the new instructions) or ``failed`` (warm transfers count
+        their outcomes themselves: ``warm_transfer.py``)."""
         self._call_sid = call_sid
+        self._on_transfer = on_transfer
         self._route = route
         self._rest = rest
         self._origin = public_origin
@@ -178,6 +183,7 @@ class CallController:
             logger.info("call %s: gone before its transfer", self._call_sid)
         except RestError as exc:
             self.leaving = None
+            self._on_transfer("cold", "failed")
             logger.warning("call %s: transfer refused by Twilio (%s)", self._call_sid, exc.code)
             self._system(f"The transfer to {target} failed: Twilio refused it.")
             self._say(
@@ -185,6 +191,7 @@ class CallController:
                 "another way to help.]"
             )
         else:
+            self._on_transfer("cold", "dialled")
             logger.info("call %s: transferred (cold) to target %s", self._call_sid, target)
 
     async def _warm_transfer(self, target: str, reason: str) -> None:

@@ -25,6 +25,8 @@ class CallStats:
     """Live sessions started afresh (seeded) after ADK could not resume one."""
     model_nudges: int = 0
     """Times the call nudged a model that had not answered the caller (model_watch.py)."""
+    model_connect_s: list[float] = field(default_factory=list)
+    """Each live connection's setup: opened -> ready (setupComplete); not summed."""
 
     @property
     def bad_total(self) -> int:
@@ -41,4 +43,8 @@ class CallStats:
         return {name: getattr(self, name) for name in _COUNTERS} | {"bad_messages": self.bad_total}
 
 
-_COUNTERS = tuple(name for name in CallStats.__dataclass_fields__ if name != "bad_messages")
+_COUNTERS = tuple(
+    name
+    for name in CallStats.__dataclass_fields__
+    if name not in ("bad_messages", "model_connect_s")
+)

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3"
     )
     """What a caller waiting for a warm transfer hears (Twilio's own hold music by default)."""
+    summary_base_url: str | None = None
+    """Where summary requests go instead of Google's default endpoint (a proxy, or a local
+    stand-in: the benchmarks point it at the Live emulator's text endpoint)."""
     summary_fields_schema: Json[dict[str, Any]] | None = None
     """JSON schema of the structured fields a summary extracts (a route's
     ``[route.summary] fields_schema`` replaces it for its calls)."""

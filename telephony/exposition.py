@@ -10,8 +10,8 @@ shared ``PROMETHEUS_MULTIPROC_DIR`` and each scrape adds up every worker's files
 (``prometheus_client``'s multiprocess mode; the active-call gauge sums the live workers).
 Without it, each app has its own registry (tests build many apps in one process).
 
-No personal data: the labels are end reasons, refusal reasons and transfer outcomes, never a
-number or a SID.
+No personal data: the labels are end reasons, refusal reasons and outcomes from small fixed
+sets, never a number or a SID.
 """
 
 import os
@@ -35,6 +35,10 @@ REPLY_BUCKETS_S = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
 REACTION_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 """``interrupted`` in hand -> ``clear`` handed to the socket: sub-millisecond when healthy."""
 LAG_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+CONNECT_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
+"""Opening a Live API connection -> setupComplete: a TLS handshake and the model's setup."""
+DELIVERY_OUTCOMES = ("delivered", "retried", "failed")
+TRANSFER_KINDS = ("cold", "warm")
 
 
 def multiprocess_dir() -> str | None:
@@ -107,9 +111,24 @@ class Exposition:
             registry=r,
         )
         self.frames_in = Counter("telephony_frames_in", "Caller audio frames received.", registry=r)
+        self.model_connect = Histogram(
+            "telephony_model_connect_seconds",
+            "Opening a Live API connection -> its setupComplete (the session is usable).",
+            registry=r,
+            buckets=CONNECT_BUCKETS_S,
+        )
+        self.webhook_deliveries = Counter(
+            "telephony_webhook_deliveries",
+            "Summary webhook delivery attempts, by outcome: delivered; retried (failed, will be "
+            "tried again); failed (the last attempt failed: given up).",
+            ["outcome"],
+            registry=r,
+        )
         self.transfers = Counter(
             "telephony_transfers",
-            "Transfers to people and queues, by kind (cold, warm) and outcome.",
+            "Transfers by kind (cold, warm) and outcome: dialled (Twilio took the transfer), "
+            "answered, no-answer, busy, failed, canceled, returned (the caller came back to "
+            "the agent), other.",
             ["kind", "outcome"],
             registry=r,
         )
@@ -126,6 +145,8 @@ class Exposition:
         self.frames_dropped.inc(stats.frames_dropped)
         self.bad_messages.inc(stats.bad_total)
         self.frames_in.inc(stats.frames_in)
+        for seconds in stats.model_connect_s:
+            self.model_connect.observe(seconds)
 
     def scrape(self) -> bytes:
         """The exposition text: this app's metrics, or every worker's in multiprocess mode."""

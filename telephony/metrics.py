@@ -55,8 +55,12 @@ class Metrics:
         """A call was answered with the overflow."""
         self.exposition.refused.labels(reason=reason).inc()
 
+    def webhook_delivery(self, outcome: str) -> None:
+        """A summary webhook attempt: ``delivered``, ``retried`` or ``failed``."""
+        self.exposition.webhook_deliveries.labels(outcome=outcome).inc()
+
     def transfer(self, kind: str, outcome: str) -> None:
-        """A transfer (``cold`` or ``warm``) ended with ``outcome`` (joined, busy, no-answer...)."""
+        """A transfer (``cold`` or ``warm``) reached ``outcome`` (see ``Exposition.transfers``)."""
         self.exposition.transfers.labels(kind=kind, outcome=outcome).inc()
 
     def call_started(self) -> None:

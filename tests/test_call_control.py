@@ -9,6 +9,7 @@ from pathlib import Path
 
 from telephony.transcripts import EndReason, Speaker, Transcript
 from tests.callserver import ACCOUNT_SID, RunningServer, running_server
+from tests.test_metrics_prometheus import scrape, value
 from twins.gemini_live.script import Immediately
 from twins.twilio import (
     Callees,
@@ -185,7 +186,11 @@ async def test_an_unanswered_transfer_brings_the_caller_back_to_the_agent(
         transcript = await server.finished_transcript(result.call_sid)
         texts = [text.text for conn in emulator.record.connections for text in conn.texts]
         connections = emulator.record.connections
+        _, scraped = await scrape(server)
 
+    transfers = scraped["telephony_transfers"]
+    assert value(transfers, "telephony_transfers_total", kind="cold", outcome="dialled") == 1
+    assert value(transfers, "telephony_transfers_total", kind="cold", outcome="no-answer") == 1
     kinds = [type(entry).__name__ for entry in result.journey]
     assert kinds[:3] == ["Redirected", "Dialled", "Requested"], kinds
     dialled = result.journey[1]

@@ -77,7 +77,12 @@ async def test_a_scrape_counts_calls_refusals_and_times_replies_and_barge_ins(
         value(after["telephony_event_loop_lag_seconds"], "telephony_event_loop_lag_seconds_count")
         > 0
     )
-    assert value(after["telephony_model_connections"], "telephony_model_connections_total") >= 1
+    connections = value(after["telephony_model_connections"], "telephony_model_connections_total")
+    assert connections >= 1
+    connect = after["telephony_model_connect_seconds"]
+    assert value(connect, "telephony_model_connect_seconds_count") == connections
+    assert value(connect, "telephony_model_connect_seconds_sum") > 0
+    assert {"telephony_transfers", "telephony_webhook_deliveries"} <= after.keys()
     assert value(after["telephony_frames_in"], "telephony_frames_in_total") > 0
     assert result.call_sid not in text, "no call identifiers in the labels"
     assert CALLER not in text

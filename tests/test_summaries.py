@@ -14,6 +14,7 @@ from telephony.summaries import verify
 from telephony.transcripts import Speaker
 from telephony.transcripts.summaries import DeliveryStatus, StoredSummary
 from tests.callserver import RunningServer, running_server
+from tests.test_metrics_prometheus import scrape, value
 from tests.webhook_receiver import dead_url, webhook_receiver
 from twins.twilio import Hangup, Speak, WaitForGreeting, WaitForReply
 
@@ -91,7 +92,12 @@ async def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(tmp_path: Pa
         result = await server.place(SCRIPT)
         stored = await _settled(server, result.call_sid)
         metrics = (await server.metrics_when_idle())["summaries"]
+        _, scraped = await scrape(server)
 
+    deliveries = scraped["telephony_webhook_deliveries"]
+    name = "telephony_webhook_deliveries_total"
+    assert value(deliveries, name, outcome="retried") == 2
+    assert value(deliveries, name, outcome="delivered") == 1
     assert stored.delivery_status is DeliveryStatus.DELIVERED
     assert stored.delivery_attempts == 3
     assert stored.delivery_error is None

@@ -52,7 +52,9 @@ async def _session(config: EmulatorConfig) -> AsyncIterator[workers.Handler]:
                     live_url=emulator.base_url.replace("https://", "wss://") + path,
                     ca_path=emulator.ca_path,
                     api_key=DEFAULT_API_KEY,
-                    client_env=emulator.client_env(),
+                    # The server's summaries go to the emulator's text endpoint (generateContent
+                    # is plain HTTPS on a port of its own, not on the Live WebSocket's).
+                    client_env=emulator.client_env() | {"SUMMARY_BASE_URL": emulator.text_base_url},
                 )
             if name == "snapshot":
                 return snapshot(emulator.record, since=float(argument))

@@ -117,6 +117,8 @@ class ModelLink:
         """True for models that send each input transcription whole (Gemini 3.x Live)."""
         self.connections = 0
         """Live connections handed to this link (the first, resumptions, agent hand-overs)."""
+        self.connect_s: list[float] = []
+        """How long each took from opening to ready (setupComplete), when measured."""
         self.sent_direct = 0
         self.sent_queued = 0
         self.dropped = 0
@@ -187,8 +189,11 @@ class ModelLink:
         while self._held:
             self._queue_audio(self._held.popleft())
 
-    def attach(self, connection: BaseLlmConnection) -> None:
-        """ADK opened a live connection for this call: tap it, or leave it to ADK."""
+    def attach(self, connection: BaseLlmConnection, connect_s: float | None = None) -> None:
+        """ADK opened a live connection for this call (in ``connect_s``): tap it, or leave it
+        to ADK."""
+        if connect_s is not None:
+            self.connect_s.append(connect_s)
         self._connection = connection
         self._current_ended = False
         self._socket = None

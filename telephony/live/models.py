@@ -2,6 +2,7 @@
 
 import contextlib
 import ssl
+import time
 from collections.abc import AsyncIterator
 
 from google.adk.agents import RunConfig
@@ -23,9 +24,11 @@ class LiveGemini(Gemini):
     @contextlib.asynccontextmanager
     async def connect(self, llm_request: LlmRequest) -> AsyncIterator[BaseLlmConnection]:
         link = current_link()
+        began = time.monotonic()
+        # google-genai returns the session once the server has answered the setup.
         async with super().connect(llm_request) as connection:
             if link is not None:
-                link.attach(connection)
+                link.attach(connection, time.monotonic() - began)
             try:
                 yield connection
             finally:

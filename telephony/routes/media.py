@@ -201,6 +201,7 @@ async def _run_call(websocket: WebSocket, app: Services, handshake: _Handshake) 
         warm=app.warm_transfers,
         line_number=(info.from_number if outbound is not None else info.to_number) or "",
         caller_number=_party(info, outbound) if decision.route.share_caller_number else None,
+        on_transfer=app.metrics.transfer,
     )
     call = Call(
         identity,

@@ -48,8 +48,9 @@ async def transfer_outcome(call_sid: str, request: Request) -> Response:
     if not _TARGET.fullmatch(target):
         raise HTTPException(status_code=400, detail="bad transfer target")
     answered = outcome in ANSWERED
+    label = "answered" if answered else outcome if outcome in _NOT_ANSWERED else "other"
+    app.metrics.transfer("cold", label)
     await note_turn(app.store, call_sid, f"Transfer to {target}: {outcome}.")
-    app.metrics.transfer("cold", outcome if answered or outcome in _NOT_ANSWERED else "other")
     logger.info("call %s: transfer to target %s: %s", call_sid, target, outcome)
     if answered:
         response = VoiceResponse()

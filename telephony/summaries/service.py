@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +99,8 @@ class Summaries:
         self._plans = plans
         """Each route's fields schema and webhook (the call's route is stored with it)."""
         self.counters = SummaryCounters()
+        self.on_delivery: Callable[[str], None] = lambda _outcome: None
+        """Hears each webhook attempt's outcome: ``delivered``, ``retried`` or ``failed``."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     def call_ended(self, call_sid: str) -> None:
@@ -218,6 +220,7 @@ class Summaries:
         async def attempted(attempt: Attempt) -> None:
             if attempt.error is None:
                 self.counters.delivered += 1
+                self.on_delivery("delivered")
                 await self.store.delivery(
                     call_sid,
                     DeliveryStatus.DELIVERED,
@@ -234,6 +237,7 @@ class Summaries:
                 attempt.error,
                 "; giving up" if last else "; will retry",
             )
+            self.on_delivery("failed" if last else "retried")
             if last:
                 self.counters.gave_up += 1
             status = DeliveryStatus.FAILED if last else DeliveryStatus.PENDING
