@@ -46,8 +46,7 @@ def release(tasks: Collection[asyncio.Task[Any]]) -> None:
     cancellation went through, with their locals: a cycle through the call that only a full
     garbage collection would break (rare in ``serve``, whose collector is calmed). Clearing
     the frames (the stack is over: nothing runs in them again) breaks it at once, whoever
-    keeps the exception. (A first reading that these exceptions were held where the collector
-    cannot see them came from a measuring probe that kept them itself.)
+    keeps the exception.
     """
     for task in tasks:
         if not task.done():
