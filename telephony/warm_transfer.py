@@ -256,7 +256,7 @@ class WarmTransfers:
                 return False
             local.outcome = outcome  # no await before this line: one request here goes on
         shared = transfer.shared if isinstance(transfer, WarmTransfer) else transfer
-        decided = await self._decide(shared, outcome)
+        decided = await self._decide(shared, outcome, held=local is not None)
         if decided is None:  # another instance's request decided first
             if local is not None:
                 stored = await self._current(local)
@@ -300,16 +300,17 @@ class WarmTransfers:
 
     # -- the shared decision --------------------------------------------------------------------
 
-    async def _decide(self, transfer: SharedTransfer, outcome: Outcome) -> SharedTransfer | None:
+    async def _decide(
+        self, transfer: SharedTransfer, outcome: Outcome, *, held: bool
+    ) -> SharedTransfer | None:
         """The shared transfer if this request decided ``outcome``, else None. Without the
-        database, the decision of this process (the caller holds the transfer here; see the
-        module docstring) or none."""
+        database, the decision of this process if it ``held`` the transfer (and claimed it:
+        see ``settle`` and the module docstring), else none."""
         try:
             decided = await self._ledger.decide(transfer, str(outcome), datetime.now(UTC))
         except StorageError:
             self._unreachable(transfer.call_sid)
-            held = self._local(transfer)
-            return transfer if held is not None else None
+            return transfer if held else None
         self._reachable()
         return decided
 
