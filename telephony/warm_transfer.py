@@ -112,9 +112,6 @@ class WarmTransfers:
         self._tasks: set[asyncio.Task[None]] = set()
         self._outage = False
 
-    def find(self, call_sid: str) -> WarmTransfer | None:
-        return self._live.get(call_sid)
-
     async def lookup(self, call_sid: str, target: str, transfer_id: str | None) -> Known | None:
         """The transfer a request of Twilio's is about: this process's own, else the shared
         facts (None if unknown, or about another call or target)."""
