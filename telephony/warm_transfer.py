@@ -1,4 +1,4 @@
-"""Warm transfers in progress in this process: dial the person, brief them, join or return.
+"""Warm transfers: dial the person, brief them, join or return; one outcome per deployment.
 
 The call's control (``call_control.py``) has already moved the caller into a conference room
 with hold music (``twilio/warm_twiml.py``); the media stream has ended, the call and its ADK
@@ -11,8 +11,8 @@ session live on. From then on a ``WarmTransfer`` runs here, beside the call:
    resource) would put them straight into the room, with no way to speak to them first; a call
    of their own runs ``<Say>briefing</Say><Redirect>join</Redirect>``, and its status callback
    tells how it ended (busy, no-answer, failed, canceled, completed).
-3. **One outcome**, whichever of Twilio's requests comes first (``settle`` is the only place it
-   is decided, and it decides once):
+3. **One outcome**, whichever of Twilio's requests comes first, on whichever instance
+   (``settle`` is the only place it is decided, and it decides once):
 
    - the person's ``<Redirect>`` after the briefing: **joined** (they enter the room, the
      conference starts, the caller hears them);
@@ -40,7 +40,9 @@ own memory (logged once per outage) and does the follow-up; an instance that doe
 only logs. A 5xx would not help: Twilio does not retry a voice status callback that answered
 5xx by default (its connection overrides retry only failed connections), and a 5xx to the
 person's ``join`` is an application error on their line. So the fallback is the behaviour of
-one process, and the starting instance's timeout still returns the caller.
+one process, and the starting instance's timeout still returns the caller. Its limit: while
+the database is away, the starting instance cannot learn what another one saw (a person who
+joined there is taken out with the caller at the timeout).
 """
 
 import asyncio
