@@ -302,6 +302,15 @@ class WarmTransfers:
             if self._live.get(transfer.call_sid) is transfer:
                 del self._live[transfer.call_sid]
             return
+        try:
+            await self._brief_and_dial(transfer)
+        except Exception:
+            # The caller is on hold music: whatever failed, they go back to the agent.
+            logger.exception("call %s: the warm transfer failed; returning", transfer.call_sid)
+            await self.settle(transfer, Outcome.FAILED)
+
+    async def _brief_and_dial(self, transfer: WarmTransfer) -> None:
+        assert self._rest is not None
         transcript = await self._transcript(transfer.call_sid)
         facts = facts_from(
             transcript,
