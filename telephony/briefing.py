@@ -149,6 +149,11 @@ class BriefingWriter:
                 type(exc).__name__,
             )
             return None
+        except Exception:
+            # google-genai's async transport (aiohttp) raises errors of its own (a server that
+            # disconnects): the caller on hold must not wait on them, the template will do.
+            logger.exception("call %s: briefing model failed; using the template", call_sid)
+            return None
         text = spoken(answer.text or "")
         if not text:
             logger.warning("call %s: the briefing model gave no text; using the template", call_sid)

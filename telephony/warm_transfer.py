@@ -1,4 +1,4 @@
-"""Warm transfers in progress in this process: dial the person, brief them, join or return.
+"""Warm transfers: dial the person, brief them, join or return; one outcome per deployment.
 
 The call's control (``call_control.py``) has already moved the caller into a conference room
 with hold music (``twilio/warm_twiml.py``); the media stream has ended, the call and its ADK
@@ -11,8 +11,8 @@ session live on. From then on a ``WarmTransfer`` runs here, beside the call:
    resource) would put them straight into the room, with no way to speak to them first; a call
    of their own runs ``<Say>briefing</Say><Redirect>join</Redirect>``, and its status callback
    tells how it ended (busy, no-answer, failed, canceled, completed).
-3. **One outcome**, whichever of Twilio's requests comes first (``settle`` is the only place it
-   is decided, and it decides once):
+3. **One outcome**, whichever of Twilio's requests comes first, on whichever instance
+   (``settle`` is the only place it is decided, and it decides once):
 
    - the person's ``<Redirect>`` after the briefing: **joined** (they enter the room, the
      conference starts, the caller hears them);
@@ -24,110 +24,77 @@ session live on. From then on a ``WarmTransfer`` runs here, beside the call:
      and the call ends as the caller's hang-up (not ``transferred``);
    - nothing within ``ring timeout + BRIEFING_MAX_S``: treated as no-answer.
 
-Each outcome is a system turn in the transcript and a ``telephony_transfers_total`` count. The
-state lives in this process (Twilio's requests about a transfer must reach the process that
-started it: one process, or a balancer that keeps a CallSid on one process); a request that
-finds no state here acts on what it carries alone (see ``routes/warm.py``).
+Each outcome is a system turn in the transcript and a ``telephony_transfers_total`` count.
+
+**Across instances.** Behind a load balancer, Twilio's requests about a transfer reach any
+instance, so no stickiness is needed: the transfer's facts (caller, target, origin, the
+person's call, the outcome) are in the shared database (``transcripts/warm.py``), and the
+outcome is decided there by one conditional update. Whichever instance's request wins does the
+follow-up (the turn, the count, ending the person's call, returning the caller over REST: all
+stateless given the row); the others do nothing. The instance that started the transfer keeps
+its ``WarmTransfer`` only to dial and to wait: it learns an outcome decided elsewhere by reading
+the row every ``WATCH_S`` and stops, and its timeout goes through the same decision.
+
+**When the database fails** while deciding, the instance that holds the transfer decides in its
+own memory (logged once per outage) and does the follow-up; an instance that does not hold it
+only logs. A 5xx would not help: Twilio does not retry a voice status callback that answered
+5xx by default (its connection overrides retry only failed connections), and a 5xx to the
+person's ``join`` is an application error on their line. So the fallback is the behaviour of
+one process, and the starting instance's timeout still returns the caller. Its limit: while
+the database is away, the starting instance cannot learn what another one saw (a person who
+joined there is taken out with the caller at the timeout).
 """
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import quote, urlencode
 
 from telephony.briefing import BriefingWriter, facts_from
 from telephony.errors import StorageError
-from telephony.routing import Route
 from telephony.transcripts import EndReason, Speaker, Transcript, TranscriptStore, TurnRecord
-from telephony.twilio.destinations import Destination
+from telephony.transcripts.warm import SharedTransfer, WarmLedger
 from telephony.twilio.rest import CallAlreadyEnded, RestClient, RestError
-from telephony.twilio.warm_twiml import person_briefed, room_name
+from telephony.twilio.warm_twiml import person_briefed
+from telephony.warm_state import (
+    PERSON_ENDED,
+    WARM_PATH,
+    Known,
+    Outcome,
+    WarmTransfer,
+    warm_url,
+)
+
+__all__ = [
+    "PERSON_ENDED",
+    "WARM_PATH",
+    "Known",
+    "Outcome",
+    "WarmTransfer",
+    "WarmTransfers",
+    "note_turn",
+    "warm_url",
+]
 
 logger = logging.getLogger(__name__)
 
-WARM_PATH = "/twilio/warm"
-"""Where Twilio's requests about a warm transfer arrive, per caller CallSid."""
 BRIEFING_MAX_S = 90.0
 """How long after the ring timeout the person may take to hear the briefing and join."""
 TRANSCRIPT_WAIT_S = 3.0
 """How long the briefing waits for the end of the caller's stream to be stored (its turns are
 complete then)."""
 POLL_S = 0.05
+WATCH_S = 0.5
+"""How often the instance that started a transfer reads whether another one decided it."""
 FORGET_AFTER_S = 3600.0
 """A settled transfer is kept this long for Twilio's late requests (the person's last status
 callback, the caller leaving the room at the end of the conversation)."""
 
 
-class Outcome(enum.StrEnum):
-    JOINED = "joined"
-    BUSY = "busy"
-    """Busy or declined: Twilio reports a decline on the handset as busy."""
-    NO_ANSWER = "no-answer"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    HUNG_UP_DURING_BRIEFING = "hung-up-during-briefing"
-    CALLER_LEFT = "caller-left"
-
-    @property
-    def returns_caller(self) -> bool:
-        """Whether the caller goes back to the agent."""
-        return self not in (Outcome.JOINED, Outcome.CALLER_LEFT)
-
-
-PERSON_ENDED = {
-    "busy": Outcome.BUSY,
-    "no-answer": Outcome.NO_ANSWER,
-    "failed": Outcome.FAILED,
-    "canceled": Outcome.CANCELED,
-    "completed": Outcome.HUNG_UP_DURING_BRIEFING,
-}
-"""The final ``CallStatus`` of a person's call that ended before they joined."""
-
-
-def warm_url(origin: str, call_sid: str, step: str, **query: str) -> str:
-    url = f"{origin}{WARM_PATH}/{call_sid}/{step}"
-    return url + ("?" + urlencode(query, quote_via=quote) if query else "")
-
-
-@dataclass
-class WarmTransfer:
-    """One caller's warm transfer to ``target``."""
-
-    call_sid: str
-    target: str
-    reason: str
-    destination: Destination
-    origin: str
-    """The server's public origin (Twilio's requests come back here)."""
-    caller_id: str
-    """The number the person sees."""
-    route: Route
-    caller_number: str | None = None
-    """The caller's number, only if the route lets the agent (and so the briefing) know it."""
-    person_sid: str | None = None
-    outcome: Outcome | None = None
-    briefing: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def room(self) -> str:
-        return room_name(self.call_sid)
-
-    @property
-    def caller_gone(self) -> bool:
-        return self.outcome is Outcome.CALLER_LEFT
-
-    def url(self, step: str, **query: str) -> str:
-        return warm_url(self.origin, self.call_sid, step, target=self.target, **query)
-
-
 class WarmTransfers:
-    """This process's warm transfers, by the caller's CallSid (see the module docstring)."""
+    """Warm transfers: those this process started, and the shared ledger of all of them (see
+    the module docstring)."""
 
     def __init__(
         self,
@@ -136,16 +103,37 @@ class WarmTransfers:
         briefings: BriefingWriter,
         *,
         on_outcome: Callable[[str, str], None] = lambda _kind, _outcome: None,
+        ledger: WarmLedger | None = None,
     ) -> None:
         self._rest = rest
         self._store = store
         self._briefings = briefings
         self._on_outcome = on_outcome
+        self._ledger = ledger or WarmLedger(store.engine)
         self._live: dict[str, WarmTransfer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outage = False
 
-    def find(self, call_sid: str) -> WarmTransfer | None:
-        return self._live.get(call_sid)
+    async def lookup(self, call_sid: str, target: str, transfer_id: str | None) -> Known | None:
+        """The transfer a request of Twilio's is about: this process's own, else the shared
+        facts (None if unknown, or about another call or target)."""
+        local = self._live.get(call_sid)
+        if (
+            local is not None
+            and local.target == target
+            and transfer_id in (None, local.transfer_id)
+        ):
+            return local
+        if transfer_id is None:
+            return None
+        try:
+            found = await self._ledger.find(transfer_id)
+        except StorageError:
+            logger.exception("call %s: could not read a warm transfer", call_sid)
+            return None
+        if found is None or (found.call_sid, found.target) != (call_sid, target):
+            return None
+        return found
 
     def begin(self, transfer: WarmTransfer, to_the_room: Callable[[], Awaitable[bool]]) -> None:
         """Move the caller into the room (``to_the_room``: False if that did not happen), then
@@ -165,43 +153,60 @@ class WarmTransfers:
 
     # -- what Twilio's requests report (routes/warm.py) ----------------------------------------
 
-    async def person_joined(self, transfer: WarmTransfer) -> bool:
+    async def person_joined(self, transfer: Known) -> bool:
         """The person heard the briefing and asks to join; False if the outcome was another."""
         return await self.settle(transfer, Outcome.JOINED)
 
-    async def person_ended(self, transfer: WarmTransfer, status: str) -> None:
+    async def person_ended(self, transfer: Known, status: str) -> None:
         """The person's call ended with ``status`` (its final ``CallStatus``)."""
         outcome = PERSON_ENDED.get(status)
         if outcome is not None:
             await self.settle(transfer, outcome, person_gone=True)
 
-    async def caller_left(self, transfer: WarmTransfer) -> None:
+    async def caller_left(self, transfer: Known) -> None:
         """The caller left the room: hung up while waiting (or, once joined, at the end)."""
-        if await self.settle(transfer, Outcome.CALLER_LEFT) or transfer.outcome is Outcome.JOINED:
-            await self._end_person(transfer)
+        if await self.settle(transfer, Outcome.CALLER_LEFT):
+            return
+        current = await self._current(transfer)
+        if current.outcome == Outcome.JOINED:
+            await self._end_person(current)
 
-    async def settle(
-        self, transfer: WarmTransfer, outcome: Outcome, *, person_gone: bool = False
-    ) -> bool:
-        """Decide the transfer's outcome, once: True for the request that decided it.
-        ``person_gone``: the person's call has ended (no need to end it)."""
-        if transfer.outcome is not None:
+    async def settle(self, transfer: Known, outcome: Outcome, *, person_gone: bool = False) -> bool:
+        """Decide the transfer's outcome, once across the deployment: True for the request
+        that decided it, which then does what the outcome asks. ``person_gone``: the person's
+        call has ended (no need to end it)."""
+        local = transfer if isinstance(transfer, WarmTransfer) else self._local(transfer)
+        if local is not None:
+            if local.outcome is not None:
+                return False
+            local.outcome = outcome  # no await before this line: one request here goes on
+        shared = transfer.shared if isinstance(transfer, WarmTransfer) else transfer
+        decided = await self._decide(shared, outcome, held=local is not None)
+        if decided is None:  # another instance's request decided first
+            if local is not None:
+                stored = await self._current(local)
+                if stored.outcome in set(Outcome):
+                    local.outcome = Outcome(stored.outcome)
+                local.settled.set()
             return False
-        transfer.outcome = outcome  # no await before this line: one request wins
-        transfer.settled.set()
+        if local is not None:
+            local.settled.set()
+            if decided.person_sid is None and local.person_sid is not None:
+                decided = local.shared
         logger.info(
-            "call %s: warm transfer to target %s: %s", transfer.call_sid, transfer.target, outcome
+            "call %s: warm transfer to target %s: %s", decided.call_sid, decided.target, outcome
         )
         self._on_outcome("warm", str(outcome))
         await note_turn(
-            self._store, transfer.call_sid, f"Warm transfer to {transfer.target}: {outcome}."
+            self._store, decided.call_sid, f"Warm transfer to {decided.target}: {outcome}."
         )
         if outcome is Outcome.CALLER_LEFT:
-            await self._caller_hung_up(transfer.call_sid)
+            await self._caller_hung_up(decided.call_sid)
+            await self._end_person(decided)
         if outcome.returns_caller:
             if not person_gone:
-                await self._end_person(transfer)
-            await self.return_caller(transfer.call_sid, transfer.origin, transfer.target, outcome)
+                await self._end_person(decided)
+            await self.return_caller(decided.call_sid, decided.origin, decided.target, outcome)
         return True
 
     async def return_caller(self, call_sid: str, origin: str, target: str, outcome: str) -> None:
@@ -218,16 +223,94 @@ class WarmTransfers:
                 "call %s: could not return the caller to the agent (%s)", call_sid, exc.code
             )
 
+    # -- the shared decision --------------------------------------------------------------------
+
+    async def _decide(
+        self, transfer: SharedTransfer, outcome: Outcome, *, held: bool
+    ) -> SharedTransfer | None:
+        """The shared transfer if this request decided ``outcome``, else None. Without the
+        database, the decision of this process if it ``held`` the transfer (and claimed it:
+        see ``settle`` and the module docstring), else none."""
+        try:
+            decided = await self._ledger.decide(transfer, str(outcome), datetime.now(UTC))
+        except StorageError:
+            self._unreachable(transfer.call_sid)
+            return transfer if held else None
+        self._reachable()
+        return decided
+
+    async def _current(self, transfer: Known) -> SharedTransfer:
+        """The transfer as stored (as known here if the database does not answer)."""
+        known = transfer.shared if isinstance(transfer, WarmTransfer) else transfer
+        try:
+            found = await self._ledger.find(known.transfer_id)
+        except StorageError:
+            self._unreachable(known.call_sid)
+            return known
+        return found or known
+
+    async def _learn(self, transfer: WarmTransfer) -> bool:
+        """Whether the transfer was decided (here, or by another instance: then noted here)."""
+        if transfer.settled.is_set():
+            return True
+        try:
+            decided = await self._ledger.outcome(transfer.transfer_id)
+        except StorageError:
+            self._unreachable(transfer.call_sid)
+            return False
+        if decided is None or transfer.settled.is_set():
+            return transfer.settled.is_set()
+        self._decided_elsewhere(transfer, decided)
+        return True
+
+    def _decided_elsewhere(self, transfer: WarmTransfer, outcome: str) -> None:
+        if outcome in set(Outcome):
+            transfer.outcome = Outcome(outcome)
+        transfer.settled.set()
+        logger.info("call %s: warm transfer decided by another instance", transfer.call_sid)
+
+    def _local(self, transfer: SharedTransfer) -> WarmTransfer | None:
+        held = self._live.get(transfer.call_sid)
+        return held if held is not None and held.transfer_id == transfer.transfer_id else None
+
+    def _unreachable(self, call_sid: str) -> None:
+        if not self._outage:
+            self._outage = True
+            logger.error(
+                "call %s: the database is unreachable; warm transfers are decided by the "
+                "process that started them until it answers again",
+                call_sid,
+                exc_info=True,
+            )
+
+    def _reachable(self) -> None:
+        if self._outage:
+            self._outage = False
+            logger.warning("the database answers again: warm transfers are decided there")
+
     # -- the work -------------------------------------------------------------------------------
 
     async def _run(
         self, transfer: WarmTransfer, to_the_room: Callable[[], Awaitable[bool]]
     ) -> None:
         assert self._rest is not None
+        try:
+            await self._ledger.open(transfer.shared, transfer.started_at)
+        except StorageError:
+            self._unreachable(transfer.call_sid)
         if not await to_the_room():
             if self._live.get(transfer.call_sid) is transfer:
                 del self._live[transfer.call_sid]
             return
+        try:
+            await self._brief_and_dial(transfer)
+        except Exception:
+            # The caller is on hold music: whatever failed, they go back to the agent.
+            logger.exception("call %s: the warm transfer failed; returning", transfer.call_sid)
+            await self.settle(transfer, Outcome.FAILED)
+
+    async def _brief_and_dial(self, transfer: WarmTransfer) -> None:
+        assert self._rest is not None
         transcript = await self._transcript(transfer.call_sid)
         facts = facts_from(
             transcript,
@@ -239,7 +322,7 @@ class WarmTransfers:
         briefing = await self._briefings.write(facts, call_sid=transfer.call_sid)
         transfer.briefing = briefing.text
         logger.info("call %s: warm transfer briefing by the %s", transfer.call_sid, briefing.source)
-        if transfer.outcome is not None:  # the caller left while the briefing was written
+        if await self._learn(transfer):  # the caller left while the briefing was written
             return
         destination = transfer.destination
         try:
@@ -260,19 +343,39 @@ class WarmTransfers:
             )
             await self.settle(transfer, Outcome.FAILED)
             return
+        await self._dialled(transfer, transfer.person_sid)
         if transfer.caller_gone:  # left while the call was being created
-            await self._end_person(transfer)
+            await self._end_person(transfer.shared)
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(destination.timeout_s + BRIEFING_MAX_S):
-                await transfer.settled.wait()
-        if not transfer.settled.is_set():
+        if not await self._wait(transfer, destination.timeout_s + BRIEFING_MAX_S):
             logger.warning(
                 "call %s: no word of the warm transfer's person; returning", transfer.call_sid
             )
             await self.settle(transfer, Outcome.NO_ANSWER)
 
-    async def _end_person(self, transfer: WarmTransfer) -> None:
+    async def _dialled(self, transfer: WarmTransfer, person_sid: str) -> None:
+        """Share the person's call; learn an outcome decided meanwhile (the caller left)."""
+        try:
+            decided = await self._ledger.dialled(transfer.transfer_id, person_sid)
+        except StorageError:
+            self._unreachable(transfer.call_sid)
+            return
+        if decided is not None and not transfer.settled.is_set():
+            self._decided_elsewhere(transfer, decided)
+
+    async def _wait(self, transfer: WarmTransfer, timeout_s: float) -> bool:
+        """Wait for the outcome, decided by this process or another; False at the timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while (left := deadline - loop.time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(WATCH_S, left)):
+                    await transfer.settled.wait()
+            if await self._learn(transfer):
+                return True
+        return transfer.settled.is_set()
+
+    async def _end_person(self, transfer: SharedTransfer) -> None:
         """Hang up the person's call, ringing (``canceled``) or answered (``completed``; Twilio
         cancels only calls that ring, and leaves the others as they are)."""
         if self._rest is None or transfer.person_sid is None:

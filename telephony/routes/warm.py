@@ -9,8 +9,10 @@ All signed, all about one of our calls:
 - ``join``: the person's ``<Redirect>`` after the briefing: they join the room;
 - ``back``: the caller's call, taken out of the room by a REST update: back to the agent.
 
-A request that finds no transfer in this process (another process started it, or this one
-restarted) acts on what it carries: a person who asks to join joins; the rest is logged.
+Any instance may receive any of them (no stickiness behind a load balancer): the transfer is
+found in this process or in the shared database by the id its URLs carry, and its outcome is
+decided there once (``warm_transfer.py``). A request about a transfer no instance recorded acts
+on what it carries: a person who asks to join joins; the rest is logged.
 """
 
 import logging
@@ -24,7 +26,7 @@ from telephony.services import Services, services
 from telephony.twilio.forms import CallForm
 from telephony.twilio.sids import CALL_SID
 from telephony.twilio.warm_twiml import hold_music, person_joins, person_not_needed, room_name
-from telephony.warm_transfer import Outcome, WarmTransfer
+from telephony.warm_transfer import Known, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -32,22 +34,29 @@ router = APIRouter(prefix="/twilio/warm")
 
 _TWIML = "text/xml"
 _TARGET = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_TRANSFER_ID = re.compile(r"[0-9a-f]{16}")
 _OUTCOMES = frozenset(str(outcome) for outcome in Outcome if outcome.returns_caller)
 CALLER_GONE = "Thank you. The caller has already hung up. Goodbye."
 
 
 async def _request(
     request: Request, call_sid: str, step: str
-) -> tuple[Services, CallForm, str, WarmTransfer | None]:
-    """The signed form, the target named in the URL, and this process's transfer, if any."""
+) -> tuple[Services, CallForm, str, Known | None]:
+    """The signed form, the target named in the URL, and the transfer (this process's, or
+    another's as shared), if any."""
     app = services(request)
     form = await call_form(request, app, f"/twilio/warm/{call_sid}/{step}")
     target = request.query_params.get("target", "")
-    if not CALL_SID.matches(call_sid) or not _TARGET.fullmatch(target):
+    transfer_id = request.query_params.get("transfer")
+    if (
+        not CALL_SID.matches(call_sid)
+        or not _TARGET.fullmatch(target)
+        or (transfer_id is not None and not _TRANSFER_ID.fullmatch(transfer_id))
+    ):
         raise HTTPException(status_code=400, detail="not a warm transfer")
-    transfer = app.warm_transfers.find(call_sid)
-    if transfer is not None and transfer.target != target:
-        transfer = None  # an earlier transfer of the same call
+    if step in ("hold", "back"):  # about the caller's call alone
+        return app, form, target, None
+    transfer = await app.warm_transfers.lookup(call_sid, target, transfer_id)
     return app, form, target, transfer
 
 
@@ -69,7 +78,7 @@ async def room(call_sid: str, request: Request) -> Response:
     event = str((await request.form()).get("StatusCallbackEvent", ""))
     if event == "participant-leave" and form.call_sid == call_sid:
         if transfer is None:
-            logger.info("call %s: left a warm transfer room this process did not open", call_sid)
+            logger.info("call %s: left a warm transfer room no instance recorded", call_sid)
         else:
             await app.warm_transfers.caller_left(transfer)
     return Response(status_code=204)
@@ -80,7 +89,7 @@ async def person(call_sid: str, request: Request) -> Response:
     app, form, _target, transfer = await _request(request, call_sid, "person")
     if transfer is None or transfer.person_sid not in (None, form.call_sid):
         logger.info(
-            "call %s: a warm transfer's person ended (%s), no transfer here",
+            "call %s: a warm transfer's person ended (%s), no such transfer",
             call_sid,
             form.call_status,
         )
@@ -93,14 +102,12 @@ async def person(call_sid: str, request: Request) -> Response:
 async def join(call_sid: str, request: Request) -> Response:
     app, form, _target, transfer = await _request(request, call_sid, "join")
     if transfer is None:
-        logger.warning(
-            "call %s: a person joins a warm transfer this process did not start", call_sid
-        )
+        logger.warning("call %s: a person joins a warm transfer no instance recorded", call_sid)
         return _twiml(person_joins(room_name(call_sid)))
     if transfer.person_sid not in (None, form.call_sid):
         raise HTTPException(status_code=400, detail="not this transfer's person")
     if await app.warm_transfers.person_joined(transfer):
-        return _twiml(person_joins(transfer.room))
+        return _twiml(person_joins(room_name(call_sid)))
     return _twiml(person_not_needed(CALLER_GONE))
 
 

@@ -2,7 +2,8 @@
 a stream token and which stream used it; ``server_instances`` and ``call_carriers``: which server
 process carries which open call, and whether it is still alive; ``call_events``: each call's
 live feed, kept for clients that reconnect; ``call_summaries``: what a text model made of a
-finished call and how its delivery to the webhook went.
+finished call and how its delivery to the webhook went; ``warm_transfers``: each warm
+transfer's outcome, decided once across the deployment.
 
 They live in the same database as google-adk's session tables (``sessions``, ``events``,
 ``app_states``, ``user_states``, ``adk_internal_metadata``), so they have their own `MetaData`
@@ -290,3 +291,29 @@ class OutboundCallRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utc_now)
+
+
+class WarmTransferRow(Base):
+    """A warm transfer's shared facts, so that any instance can act on Twilio's requests about
+    it: whose call, to which target, the person's call, and the outcome, decided once
+    (``warm.WarmLedger``).
+
+    Keyed by the transfer's own id (Twilio's requests carry it): a call may be transferred
+    again after a person declined.
+    """
+
+    __tablename__ = "warm_transfers"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True)
+    transfer_id: Mapped[str] = mapped_column(String(64), unique=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    """The caller's call."""
+    target: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(Text)
+    """The public origin Twilio's requests about the transfer go to."""
+    person_sid: Mapped[str | None] = mapped_column(String(64))
+    """The person's call, once Twilio created it."""
+    outcome: Mapped[str | None] = mapped_column(String(_ENUM_LENGTH))
+    """None until decided; then never changed."""
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
