@@ -200,7 +200,7 @@ async def run(args: argparse.Namespace) -> int:
             end_fds, end_sockets = descriptors(server.pid)
             new_targets = fd_targets(server.pid) - idle_targets
             end_rss = rss_bytes(server.pid)
-            frames_dropped = after["totals"]["frames_dropped"]
+            frames_dropped = after["frames_dropped"]
         finally:
             await server.stop()
             emulator.stop()
