@@ -91,8 +91,11 @@ class CallController:
         self._voice, self._say, self._now_ms = voice, say, now_ms
 
     def close(self) -> None:
-        """The call ended: stop waiting (a request already sent runs to its end)."""
-        if self._task is not None and not self._task.done():
+        """The call ended: stop waiting for the agent's last words. A request already sent
+        (``leaving`` is set just before it) runs to its end, bounded by the REST client's
+        timeout, so that its outcome is known and counted: the request itself ends the stream,
+        and so the call, usually before its answer is back."""
+        if self._task is not None and not self._task.done() and self.leaving is None:
             self._task.cancel()
 
     # -- the tools ----------------------------------------------------------------------------
