@@ -41,6 +41,10 @@ WAIT_FOR_END_S = 15 * 60.0
 MODEL_ATTEMPTS = 3
 MODEL_RETRY_S = 2.0
 DRAIN_S = 5.0
+AT_ONCE = 4
+"""Model requests for summaries at the same time; the others wait their turn. They share the event loop with
+the live calls: when many calls end together (a burst, the end of a benchmark step), a
+model request, its TLS and its parsing for each at once would hold up the calls' audio."""
 
 
 def _transport_errors() -> tuple[type[Exception], ...]:
@@ -102,6 +106,7 @@ class Summaries:
         self.on_delivery: Callable[[str], None] = lambda _outcome: None
         """Hears each webhook attempt's outcome: ``delivered``, ``retried`` or ``failed``."""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns = asyncio.Semaphore(AT_ONCE)
 
     def call_ended(self, call_sid: str) -> None:
         """Summarise and deliver the call, in the background."""
@@ -200,9 +205,10 @@ class Summaries:
         config = types.GenerateContentConfig(response_mime_type="application/json", temperature=0.2)
         for attempt in range(1, MODEL_ATTEMPTS + 1):
             try:
-                response = await self._client.aio.models.generate_content(
-                    model=self.model, contents=prompt, config=config
-                )
+                async with self._turns:
+                    response = await self._client.aio.models.generate_content(
+                        model=self.model, contents=prompt, config=config
+                    )
                 return parse_answer(response.text)
             except _MODEL_ERRORS:
                 if attempt == MODEL_ATTEMPTS:
