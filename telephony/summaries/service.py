@@ -42,9 +42,9 @@ MODEL_ATTEMPTS = 3
 MODEL_RETRY_S = 2.0
 DRAIN_S = 5.0
 AT_ONCE = 4
-"""Model requests for summaries at the same time; the others wait their turn. They share the event loop with
-the live calls: when many calls end together (a burst, the end of a benchmark step), a
-model request, its TLS and its parsing for each at once would hold up the calls' audio."""
+"""Model requests for summaries at the same time; the others wait their turn. Summaries
+share the event loop with the live calls: when many calls end together, a model request, its
+TLS and its parsing for each at once would hold up the calls' audio."""
 
 
 def _transport_errors() -> tuple[type[Exception], ...]:
