@@ -24,7 +24,7 @@ from tests.balancer import Balancer
 from tests.callserver import ACCOUNT_SID
 from tests.test_call_control import BILLING, DESK, ROUTES, system_turns
 from tests.test_processes import ServerProcesses
-from tests.test_warm_transfer import ASKED, FAST_SPEECH, REASON, REPLY, WAITING
+from tests.test_warm_transfer import FAST_SPEECH, REASON, REPLY, WAITING, transferred
 from twins.gemini_live import LiveEmulator
 from twins.twilio import (
     CallConfig,
@@ -118,17 +118,7 @@ async def warm_call(
             return_script=tuple(return_script),
         )
     )
-    sim.attach(call)
-    running = asyncio.create_task(call.run())
-    await emulator.record.wait_for(
-        lambda record: bool(record.connections) and record.last.turns_completed >= 1, timeout=60
-    )
-    emulator.script.next_transcription(ASKED)
-    emulator.script.call_tool("warm_transfer", {"target": "billing", "reason": REASON})
-    emulator.script.next_reply(REPLY)
-    person = await asyncio.wait_for(sim.next_created_call(), 90)
-    result = await asyncio.wait_for(running, 180)
-    return result, await asyncio.wait_for(sim.person_result(person.sid), 90)
+    return await transferred(call, sim, emulator, wait_s=90)
 
 
 async def stored(postgres_url: str, call_sid: str) -> Transcript:

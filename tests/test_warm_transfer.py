@@ -22,6 +22,8 @@ from telephony.twilio.destinations import Destination, Kind
 from telephony.warm_transfer import Outcome, WarmTransfer, WarmTransfers
 from tests.callserver import ACCOUNT_SID, RunningServer
 from tests.test_call_control import BILLING, desk, system_turns
+from tests.test_metrics_prometheus import scrape, value
+from twins.gemini_live import LiveEmulator
 from twins.twilio import (
     AfterStream,
     Callees,
@@ -81,27 +83,34 @@ async def warm_call(
         overrides["after_stream"] = after_stream
     steps = script or [WaitForGreeting(timeout=20), Speak(1.2, seed=3), Silence(60)]
     call = SimulatedCall(server.call_config(steps, **overrides))
+    return await transferred(call, sim, server.emulator, wait_s=60)
+
+
+async def transferred(
+    call: SimulatedCall, sim: TwilioRestSim, emulator: LiveEmulator, *, wait_s: float
+) -> tuple[CallResult, PersonCall]:
+    """Run ``call``; once the agent has greeted, the caller asks and the model answers with a
+    warm transfer to billing. The caller's result, and the person's once their call ended."""
     sim.attach(call)
     running = asyncio.create_task(call.run())
-    emulator = server.emulator
     await emulator.record.wait_for(
-        lambda record: bool(record.connections) and record.last.turns_completed >= 1, timeout=30
+        lambda record: bool(record.connections) and record.last.turns_completed >= 1,
+        timeout=wait_s,
     )
     emulator.script.next_transcription(ASKED)
     emulator.script.call_tool("warm_transfer", {"target": "billing", "reason": REASON})
     emulator.script.next_reply(REPLY)
-    person = await asyncio.wait_for(sim.next_created_call(), 60)
-    result = await asyncio.wait_for(running, 120)
-    return result, await asyncio.wait_for(sim.person_result(person.sid), 60)
+    person = await asyncio.wait_for(sim.next_created_call(), wait_s)
+    result = await asyncio.wait_for(running, 2 * wait_s)
+    return result, await asyncio.wait_for(sim.person_result(person.sid), wait_s)
 
 
-def transfers_counted(server: RunningServer, outcome: str) -> float:
-    """``telephony_transfers_total{kind="warm",outcome=...}`` as scraped."""
-    wanted = f'telephony_transfers_total{{kind="warm",outcome="{outcome}"}} '
-    for line in server.services.metrics.exposition.scrape().decode().splitlines():
-        if line.startswith(wanted):
-            return float(line.removeprefix(wanted))
-    return 0.0
+async def transfers_counted(server: RunningServer, outcome: str) -> float:
+    """``telephony_transfers_total{kind="warm",outcome=...}`` as Prometheus scrapes it."""
+    _, scraped = await scrape(server)
+    return value(
+        scraped["telephony_transfers"], "telephony_transfers_total", kind="warm", outcome=outcome
+    )
 
 
 def caller_words(transcript: Transcript) -> list[str]:
@@ -115,7 +124,7 @@ async def test_the_person_is_briefed_then_joins_the_caller_who_waited_on_hold_mu
         result, person = await warm_call(server, sim)
         transcript = await server.finished_transcript(result.call_sid)
         created = next(record for record in sim.calls.values() if record.sid == person.call_sid)
-        joined = transfers_counted(server, "joined")
+        joined = await transfers_counted(server, "joined")
 
     # The caller: moved over REST into the room, on hold music until the person joined, then
     # with the person until they hung up (which ended the conference and the call).
@@ -169,7 +178,7 @@ async def test_a_person_who_does_not_take_the_call_sends_the_caller_back_to_the_
         )
         transcript = await server.finished_transcript(result.call_sid)
         connections = server.emulator.record.connections
-        counted = transfers_counted(server, outcome)
+        counted = await transfers_counted(server, outcome)
 
     assert not called.joined
     kinds = [type(entry).__name__ for entry in result.journey]
@@ -200,7 +209,7 @@ async def test_a_caller_who_hangs_up_while_waiting_cancels_the_persons_call(
     async with warm_desk(tmp_path, Party("no-answer")) as (server, sim):
         result, person = await warm_call(server, sim, after_stream=AfterStream(hang_up_after_s=1.5))
         transcript = await server.finished_transcript(result.call_sid)
-        counted = transfers_counted(server, "caller-left")
+        counted = await transfers_counted(server, "caller-left")
 
     kinds = [type(entry).__name__ for entry in result.journey]
     assert kinds == ["Redirected", "Conferenced", "HungUp"], kinds
