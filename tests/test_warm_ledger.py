@@ -11,12 +11,11 @@ import asyncio
 from datetime import UTC, datetime
 
 from telephony.briefing import BriefingWriter
-from telephony.routing import Route
 from telephony.transcripts import CallInfo, TranscriptStore
 from telephony.transcripts.warm import WarmLedger
-from telephony.twilio.destinations import Destination, Kind
 from telephony.warm_transfer import Outcome, WarmTransfer, WarmTransfers
-from tests.test_call_control import BILLING, system_turns
+from tests.test_call_control import system_turns
+from tests.test_warm_transfer import to_billing
 
 CALL_SID = "CA" + "6" * 32
 
@@ -33,24 +32,12 @@ def instance(
     )
 
 
-def transfer() -> WarmTransfer:
-    return WarmTransfer(
-        call_sid=CALL_SID,
-        target="billing",
-        reason="an invoice",
-        destination=Destination(Kind.NUMBER, BILLING),
-        origin="https://calls.example.com",
-        caller_id="+14155550100",
-        route=Route(name="desk", agent="frontdesk"),
-    )
-
-
 async def test_one_outcome_across_instances(transcript_store: TranscriptStore) -> None:
     await transcript_store.start_call(CallInfo(call_sid=CALL_SID, started_at=datetime.now(UTC)))
     counted_a: list[str] = []
     counted_b: list[str] = []
     a, b = instance(transcript_store, counted_a), instance(transcript_store, counted_b)
-    started = transfer()
+    started = to_billing(CALL_SID)
     ledger = WarmLedger(transcript_store.engine)
     await ledger.open(started.shared, started.started_at)
     await ledger.dialled(started.transfer_id, "CA" + "9" * 32)
@@ -91,7 +78,7 @@ async def test_without_the_database_the_instance_that_started_it_decides(
     try:
         counted: list[str] = []
         a = instance(transcript_store, counted, ledger=WarmLedger(gone))
-        started = transfer()
+        started = to_billing(CALL_SID)
         other = instance(transcript_store, counted, ledger=WarmLedger(gone))
 
         won_here = await a.settle(started, Outcome.BUSY, person_gone=True)

@@ -236,15 +236,7 @@ async def test_racing_reports_settle_a_transfer_once(transcript_store: Transcrip
         BriefingWriter(None, model="unused"),
         on_outcome=lambda kind, outcome: counted.append((kind, outcome)),
     )
-    transfer = WarmTransfer(
-        call_sid=call_sid,
-        target="billing",
-        reason="an invoice",
-        destination=Destination(Kind.NUMBER, BILLING),
-        origin="https://calls.example.com",
-        caller_id="+14155550100",
-        route=Route(name="desk", agent="frontdesk"),
-    )
+    transfer = to_billing(call_sid)
     won = await asyncio.gather(
         transfers.person_joined(transfer),
         transfers.settle(transfer, Outcome.BUSY, person_gone=True),
@@ -296,3 +288,16 @@ async def test_the_warm_transfer_webhooks_are_signed_and_about_their_call(
     # A call this server never transferred gets no stream back: the safety net only.
     assert never_transferred.status_code == 200
     assert "<Stream" not in never_transferred.text and "<Hangup" in never_transferred.text
+
+
+def to_billing(call_sid: str) -> WarmTransfer:
+    """A warm transfer of ``call_sid`` to billing, as the front desk's control starts one."""
+    return WarmTransfer(
+        call_sid=call_sid,
+        target="billing",
+        reason="an invoice",
+        destination=Destination(Kind.NUMBER, BILLING),
+        origin="https://calls.example.com",
+        caller_id="+14155550100",
+        route=Route(name="desk", agent="frontdesk"),
+    )
