@@ -112,7 +112,6 @@ class WarmTransfers:
         self._ledger = ledger or WarmLedger(store.engine)
         self._live: dict[str, WarmTransfer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outage = False
 
     async def lookup(self, call_sid: str, target: str, transfer_id: str | None) -> Known | None:
         """The transfer a request of Twilio's is about: this process's own, else the shared
@@ -184,10 +183,7 @@ class WarmTransfers:
         decided = await self._decide(shared, outcome, held=local is not None)
         if decided is None:  # another instance's request decided first
             if local is not None:
-                stored = await self._current(local)
-                if stored.outcome in set(Outcome):
-                    local.outcome = Outcome(stored.outcome)
-                local.settled.set()
+                self._decided_elsewhere(local, (await self._current(local)).outcome)
             return False
         if local is not None:
             local.settled.set()
@@ -234,9 +230,9 @@ class WarmTransfers:
         try:
             decided = await self._ledger.decide(transfer, str(outcome), datetime.now(UTC))
         except StorageError:
-            self._unreachable(transfer.call_sid)
+            self._database_failed(transfer.call_sid)
             return transfer if held else None
-        self._reachable()
+        self._store.backlog.succeeded()
         return decided
 
     async def _current(self, transfer: Known) -> SharedTransfer:
@@ -245,7 +241,7 @@ class WarmTransfers:
         try:
             found = await self._ledger.find(known.transfer_id)
         except StorageError:
-            self._unreachable(known.call_sid)
+            self._database_failed(known.call_sid)
             return known
         return found or known
 
@@ -256,14 +252,14 @@ class WarmTransfers:
         try:
             decided = await self._ledger.outcome(transfer.transfer_id)
         except StorageError:
-            self._unreachable(transfer.call_sid)
+            self._database_failed(transfer.call_sid)
             return False
         if decided is None or transfer.settled.is_set():
             return transfer.settled.is_set()
         self._decided_elsewhere(transfer, decided)
         return True
 
-    def _decided_elsewhere(self, transfer: WarmTransfer, outcome: str) -> None:
+    def _decided_elsewhere(self, transfer: WarmTransfer, outcome: str | None) -> None:
         if outcome in set(Outcome):
             transfer.outcome = Outcome(outcome)
         transfer.settled.set()
@@ -273,20 +269,9 @@ class WarmTransfers:
         held = self._live.get(transfer.call_sid)
         return held if held is not None and held.transfer_id == transfer.transfer_id else None
 
-    def _unreachable(self, call_sid: str) -> None:
-        if not self._outage:
-            self._outage = True
-            logger.error(
-                "call %s: the database is unreachable; warm transfers are decided by the "
-                "process that started them until it answers again",
-                call_sid,
-                exc_info=True,
-            )
-
-    def _reachable(self) -> None:
-        if self._outage:
-            self._outage = False
-            logger.warning("the database answers again: warm transfers are decided there")
+    def _database_failed(self, call_sid: str) -> None:
+        """Logged once per outage for the whole process, with the transcripts' (one database)."""
+        self._store.backlog.failed(f"call {call_sid}: a warm transfer's shared record")
 
     # -- the work -------------------------------------------------------------------------------
 
@@ -297,7 +282,7 @@ class WarmTransfers:
         try:
             await self._ledger.open(transfer.shared, transfer.started_at)
         except StorageError:
-            self._unreachable(transfer.call_sid)
+            self._database_failed(transfer.call_sid)
         if not await to_the_room():
             if self._live.get(transfer.call_sid) is transfer:
                 del self._live[transfer.call_sid]
@@ -358,7 +343,7 @@ class WarmTransfers:
         try:
             decided = await self._ledger.dialled(transfer.transfer_id, person_sid)
         except StorageError:
-            self._unreachable(transfer.call_sid)
+            self._database_failed(transfer.call_sid)
             return
         if decided is not None and not transfer.settled.is_set():
             self._decided_elsewhere(transfer, decided)
