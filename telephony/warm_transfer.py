@@ -37,9 +37,9 @@ the row every ``WATCH_S`` and stops, and its timeout goes through the same decis
 
 **When the database fails** while deciding, the instance that holds the transfer decides in its
 own memory (logged once per outage) and does the follow-up; an instance that does not hold it
-only logs. A 5xx would not help: Twilio does not retry a voice status callback that answered
-5xx by default (its connection overrides retry only failed connections), and a 5xx to the
-person's ``join`` is an application error on their line. So the fallback is the behaviour of
+only logs. A 5xx would not help: as we read Twilio's connection overrides, a status callback
+is retried by default only when the connection failed, not on a 5xx (not verified against the
+service), and a 5xx to the person's ``join`` is an application error on their line. So the fallback is the behaviour of
 one process, and the starting instance's timeout still returns the caller. Its limit: while
 the database is away, the starting instance cannot learn what another one saw (a person who
 joined there is taken out with the caller at the timeout).
