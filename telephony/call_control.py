@@ -32,7 +32,8 @@ from telephony.transcript_writer import TranscriptWriter
 from telephony.transcripts import EndReason, Speaker, TurnRecord
 from telephony.twilio.rest import CallAlreadyEnded, RestClient, RestError
 from telephony.twilio.warm_twiml import caller_waits
-from telephony.warm_transfer import WarmTransfer, WarmTransfers
+from telephony.warm_state import WarmTransfer
+from telephony.warm_transfer import WarmTransfers
 
 logger = logging.getLogger(__name__)
 

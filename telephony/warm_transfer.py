@@ -39,8 +39,9 @@ the row every ``WATCH_S`` and stops, and its timeout goes through the same decis
 own memory (logged once per outage) and does the follow-up; an instance that does not hold it
 only logs. A 5xx would not help: as we read Twilio's connection overrides, a status callback
 is retried by default only when the connection failed, not on a 5xx (not verified against the
-service), and a 5xx to the person's ``join`` is an application error on their line. So the fallback is the behaviour of
-one process, and the starting instance's timeout still returns the caller. Its limit: while
+service), and a 5xx to the person's ``join`` is an application error on their line. So the
+fallback is the behaviour of one process, and the starting instance's timeout still returns the
+caller. Its limit: while
 the database is away, the starting instance cannot learn what another one saw (a person who
 joined there is taken out with the caller at the timeout).
 """
@@ -59,23 +60,13 @@ from telephony.twilio.rest import CallAlreadyEnded, RestClient, RestError
 from telephony.twilio.warm_twiml import person_briefed
 from telephony.warm_state import (
     PERSON_ENDED,
-    WARM_PATH,
     Known,
     Outcome,
     WarmTransfer,
     warm_url,
 )
 
-__all__ = [
-    "PERSON_ENDED",
-    "WARM_PATH",
-    "Known",
-    "Outcome",
-    "WarmTransfer",
-    "WarmTransfers",
-    "note_turn",
-    "warm_url",
-]
+__all__ = ["WarmTransfers", "note_turn"]
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from telephony.briefing import BriefingWriter
 from telephony.transcripts import CallInfo, TranscriptStore
 from telephony.transcripts.warm import WarmLedger
-from telephony.warm_transfer import Outcome, WarmTransfer, WarmTransfers
+from telephony.warm_state import Outcome, WarmTransfer
+from telephony.warm_transfer import WarmTransfers
 from tests.test_call_control import system_turns
 from tests.test_warm_transfer import to_billing
 

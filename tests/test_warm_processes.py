@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from telephony.transcripts import Speaker, Transcript, TranscriptStore
-from telephony.warm_transfer import WARM_PATH
+from telephony.warm_state import WARM_PATH
 from tests.balancer import Balancer
 from tests.callserver import ACCOUNT_SID
 from tests.test_call_control import BILLING, DESK, ROUTES, system_turns

@@ -19,7 +19,8 @@ from telephony.briefing import BriefingWriter
 from telephony.routing import Route
 from telephony.transcripts import CallInfo, EndReason, Speaker, Transcript, TranscriptStore
 from telephony.twilio.destinations import Destination, Kind
-from telephony.warm_transfer import Outcome, WarmTransfer, WarmTransfers
+from telephony.warm_state import Outcome, WarmTransfer
+from telephony.warm_transfer import WarmTransfers
 from tests.callserver import ACCOUNT_SID, RunningServer
 from tests.test_call_control import BILLING, desk, system_turns
 from tests.test_metrics_prometheus import scrape, value

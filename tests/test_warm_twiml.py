@@ -8,7 +8,7 @@ from telephony.twilio.warm_twiml import (
     person_not_needed,
     room_name,
 )
-from telephony.warm_transfer import warm_url
+from telephony.warm_state import warm_url
 from twins.twilio import parse_twiml
 
 SID = "CA" + "3" * 32

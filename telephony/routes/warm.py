@@ -26,7 +26,7 @@ from telephony.services import Services, services
 from telephony.twilio.forms import CallForm
 from telephony.twilio.sids import CALL_SID
 from telephony.twilio.warm_twiml import hold_music, person_joins, person_not_needed, room_name
-from telephony.warm_transfer import Known, Outcome
+from telephony.warm_state import Known, Outcome
 
 logger = logging.getLogger(__name__)
 
