@@ -155,6 +155,7 @@ async def run(args: argparse.Namespace) -> int:
         endpoint: Endpoint = await emulator.request("endpoint")
         # No admission limit: the soak measures the server carrying its calls, not refusals.
         limits = {"MAX_CALLS": "100000", "MAX_LOOP_LAG_MS": "1e9"}
+        limits |= dict(item.split("=", 1) for item in args.server_env)
         server = ServerProcess(Path(workdir), endpoint.client_env, limits)
         server.start()
         try:
@@ -255,7 +256,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-s", type=float, default=10.0)
     parser.add_argument("--warm-up-s", type=float, default=60.0, help="left out of the growth")
     parser.add_argument("--max-growth-mib", type=float, default=20.0)
-    return asyncio.run(run(parser.parse_args(argv)))
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the server (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    if any("=" not in item for item in args.server_env):
+        parser.error("--server-env wants NAME=VALUE")
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":
