@@ -62,6 +62,7 @@ from telephony.transcripts import Call, TranscriptStore, create_engine, schema
 from telephony.transcripts.keeper import StorageKeeper
 from telephony.transcripts.privacy import NumberStorage, Privacy
 from telephony.transcripts.redaction import Redaction
+from telephony.transcripts.writes import close_writes
 from telephony.twilio.rest import RestClient, rest_client_from
 from telephony.twilio.security import SignatureChecker, StreamTokens
 
@@ -111,6 +112,7 @@ async def _build_services(settings: Settings, stack: contextlib.AsyncExitStack) 
     _ensure_sqlite_directory(settings.database_url)
     engine = create_engine(settings.database_url)
     stack.push_async_callback(engine.dispose)
+    stack.push_async_callback(close_writes, engine)  # first: the writer's own connection
     store = TranscriptStore(engine, privacy=_privacy(settings, secret))
     await schema.prepare(engine)  # a schema that needs migrating stops the server here
     store.schema_ready()

@@ -5,6 +5,8 @@
 - `tables`: the SQLAlchemy models of the ``calls``, ``call_turns`` and ``call_streams`` tables.
 - `engine`: `create_engine(url)`, the engine settings for SQLite and PostgreSQL.
 - `store`: `TranscriptStore`, the async API the call path and the webhooks write through.
+- `writes`: `writes_for(engine)`, the call path's small transactions in one trip each (SQLite:
+  on a thread and connection of their own).
 - `streams`: `StreamLedger`, one stream per call across every process sharing the database.
 - `backlog`: `Backlog`, what the call path's writers still owe a database that is away.
 - `instances`: `InstanceLease`, which instance carries which call; calls a crash left open.

@@ -6,7 +6,8 @@ One engine can serve both the transcript store and ADK's ``DatabaseSessionServic
 import logging
 from typing import Any
 
-from sqlalchemy import event
+import sqlalchemy
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -67,6 +68,22 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
         driver_logger = logging.getLogger("aiosqlite")
         if driver_logger.level == logging.NOTSET:
             driver_logger.setLevel(logging.INFO)
+    return engine
+
+
+def shares_a_file(url: URL) -> bool:
+    """Whether ``url`` is a SQLite database in a file, which another connection opens too."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return False
+    return url.query.get("mode") != "memory"
+
+
+def create_sync_engine(url: URL) -> Engine:
+    """A synchronous engine on the SQLite file of the async engine URL ``url``, with the same
+    settings (see `create_engine`), for one thread of its own (``writes``)."""
+    engine = sqlalchemy.create_engine(url.set(drivername="sqlite"), hide_parameters=True)
+    event.listen(engine, "connect", _configure_sqlite)
+    event.listen(engine, "handle_error", _discard_broken_sqlite_connections)
     return engine
 
 

@@ -11,6 +11,7 @@ On PostgreSQL an append also notifies the channel ``CHANNEL`` (delivered when it
 (``telephony.feed``).
 """
 
+import functools
 import json
 import logging
 from collections.abc import Collection
@@ -18,13 +19,14 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import func, literal, select
+from sqlalchemy import Connection, Integer, String, Text, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telephony.errors import StorageError
 from telephony.transcripts.engine import DATABASE_ERRORS
 from telephony.transcripts.tables import CallEventRow, CallRow
+from telephony.transcripts.writes import writes_for
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,24 @@ class EventLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._writes = writes_for(engine)
+        # Built once: SQLAlchemy then keys and compiles it once, not on every event.
+        insert = postgresql.insert if self._postgres else sqlite.insert
+        self._insert = (
+            insert(CallEventRow)
+            .from_select(
+                ["call_id", "seq", "call_sid", "kind", "data"],
+                select(
+                    CallRow.id,
+                    bindparam("seq", type_=Integer),
+                    bindparam("sid", type_=String),
+                    bindparam("kind", type_=String),
+                    bindparam("data", type_=Text),
+                ).where(CallRow.call_sid == bindparam("sid", type_=String)),
+            )
+            .on_conflict_do_nothing(index_elements=[CallEventRow.call_id, CallEventRow.seq])
+            .returning(CallEventRow.id)
+        )
 
     async def append(
         self, call_sid: str, kind: EventKind, data: dict[str, Any], *, seq: int | None = None
@@ -82,58 +102,45 @@ class EventLog:
         stored under its number is not stored again, and None is returned. Without it the
         event takes the number after the call's last one.
         """
-        insert = postgresql.insert if self._postgres else sqlite.insert
         payload = json.dumps(data, separators=(",", ":"))
         try:
-            async with self._engine.begin() as connection:
-                if self._postgres:
-                    await connection.execute(select(func.pg_advisory_xact_lock(_APPEND_LOCK)))
-                if seq is None:
-                    seq = await self._next_seq(connection, call_sid)
-                # One statement finds the call and inserts (this runs four times a second for
-                # every call the agent is speaking on); no row back: not stored, find out why.
-                event_id: int | None = (
-                    await connection.execute(
-                        insert(CallEventRow)
-                        .from_select(
-                            ["call_id", "seq", "call_sid", "kind", "data"],
-                            select(
-                                CallRow.id,
-                                literal(seq),
-                                literal(call_sid),
-                                literal(kind.value),
-                                literal(payload),
-                            ).where(CallRow.call_sid == call_sid),
-                        )
-                        .on_conflict_do_nothing(
-                            index_elements=[CallEventRow.call_id, CallEventRow.seq]
-                        )
-                        .returning(CallEventRow.id)
-                    )
-                ).scalar_one_or_none()
-                if event_id is None:
-                    if not await self._call_exists(connection, call_sid):
-                        raise StorageError(f"no call {call_sid} to add an event to")
-                    return None  # stored before: its commit was not known to have succeeded
-                if self._postgres:
-                    notice = f"{event_id} {kind.value} {call_sid}"
-                    await connection.execute(select(func.pg_notify(CHANNEL, notice)))
+            return await self._writes.run(
+                functools.partial(
+                    self._append, call_sid=call_sid, kind=kind, payload=payload, seq=seq
+                )
+            )
         except DATABASE_ERRORS as exc:
             raise StorageError(f"could not add a {kind} event to call {call_sid}") from exc
+
+    def _append(
+        self,
+        connection: Connection,
+        *,
+        call_sid: str,
+        kind: EventKind,
+        payload: str,
+        seq: int | None,
+    ) -> int | None:
+        if self._postgres:
+            connection.execute(select(func.pg_advisory_xact_lock(_APPEND_LOCK)))
+        if seq is None:
+            last = connection.scalar(
+                select(func.max(CallEventRow.seq)).where(CallEventRow.call_sid == call_sid)
+            )
+            seq = (last or 0) + 1
+        # One statement finds the call and inserts (this runs four times a second for every
+        # call the agent is speaking on); no row back: not stored, find out why.
+        event_id: int | None = connection.execute(
+            self._insert, {"seq": seq, "sid": call_sid, "kind": kind.value, "data": payload}
+        ).scalar_one_or_none()
+        if event_id is None:
+            if connection.scalar(select(CallRow.id).where(CallRow.call_sid == call_sid)) is None:
+                raise StorageError(f"no call {call_sid} to add an event to")
+            return None  # stored before: its commit was not known to have succeeded
+        if self._postgres:
+            notice = f"{event_id} {kind.value} {call_sid}"
+            connection.execute(select(func.pg_notify(CHANNEL, notice)))
         return event_id
-
-    @staticmethod
-    async def _next_seq(connection: AsyncConnection, call_sid: str) -> int:
-        """The number after the call's last event (1 for its first, or for no such call)."""
-        last = await connection.scalar(
-            select(func.max(CallEventRow.seq)).where(CallEventRow.call_sid == call_sid)
-        )
-        return (last or 0) + 1
-
-    @staticmethod
-    async def _call_exists(connection: AsyncConnection, call_sid: str) -> bool:
-        found = await connection.scalar(select(CallRow.id).where(CallRow.call_sid == call_sid))
-        return found is not None
 
     async def read(
         self,

@@ -16,6 +16,8 @@ from typing import Self
 
 from sqlalchemy.engine import URL
 
+from telephony.transcripts.engine import shares_a_file
+
 logger = logging.getLogger(__name__)
 
 GONE = "the SQLite database file was deleted (or its directory)"
@@ -34,9 +36,7 @@ class SqliteFile:
     @classmethod
     def of(cls, url: URL) -> Self | None:
         """The file of a SQLite URL; None for another database or an in-memory one."""
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-            return None
-        if url.query.get("mode") == "memory":
+        if not shares_a_file(url) or url.database is None:
             return None
         return cls(Path(url.database).absolute())
 

@@ -13,6 +13,7 @@ marked as carried by it until they end, so that calls left open by a crash can b
 calls another live instance is carrying (see ``instances``).
 """
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,20 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -44,6 +58,7 @@ from telephony.transcripts.values import (
     Turn,
     TurnRecord,
 )
+from telephony.transcripts.writes import close_writes, writes_for
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +101,27 @@ class TranscriptStore:
         self.backlog = Backlog()
         """What this process's writers still owe the database (see ``backlog``)."""
         self._file = SqliteFile.of(engine.url)
+        self._writes = writes_for(engine)
+        # The turn's statements, built once (SQLAlchemy keys and compiles them once).
+        self._count_turn = (
+            update(CallRow)
+            .where(CallRow.call_sid == bindparam("sid"))
+            .values(turn_count=CallRow.turn_count + 1)
+            .returning(CallRow.id, CallRow.turn_count)
+        )
+        to_seq = bindparam("seq", type_=Integer)
+        self._count_to = (
+            update(CallRow)
+            .where(CallRow.call_sid == bindparam("sid"))
+            .values(
+                turn_count=case((CallRow.turn_count < to_seq, to_seq), else_=CallRow.turn_count)
+            )
+            .returning(CallRow.id)
+        )
+        self._insert_turn = insert(TurnRow)
+        self._insert_numbered_turn = self._dialect_insert(TurnRow).on_conflict_do_nothing(
+            index_elements=[TurnRow.call_id, TurnRow.seq]
+        )
 
     @classmethod
     def from_url(
@@ -215,54 +251,38 @@ class TranscriptStore:
         turn of every call.
         """
         turn = self.privacy.turn(turn)
-        if seq is not None:
-            return await self._add_numbered_turn(call_sid, turn, seq)
+        if seq is not None and seq < 1:
+            raise ValueError(f"turn numbers start at 1, not {seq}")
+        values = turn.model_dump()
         try:
-            async with self._engine.begin() as connection:
-                bumped = await connection.execute(
-                    update(CallRow)
-                    .where(CallRow.call_sid == call_sid)
-                    .values(turn_count=CallRow.turn_count + 1)
-                    .returning(CallRow.id, CallRow.turn_count)
-                )
-                row = bumped.one_or_none()
-                if row is None:
-                    raise StorageError(f"no call {call_sid} to add a turn to")
-                call_id, seq = row
-                await connection.execute(
-                    insert(TurnRow),
-                    {"call_id": call_id, "seq": seq, **turn.model_dump()},
-                )
+            seq = await self._writes.run(
+                functools.partial(self._add_turn, call_sid=call_sid, values=values, seq=seq)
+            )
         except DATABASE_ERRORS as exc:
-            raise StorageError(f"could not add a turn to call {call_sid}") from exc
+            numbered = "a turn" if seq is None else f"turn {seq}"
+            raise StorageError(f"could not add {numbered} to call {call_sid}") from exc
         logger.debug("call %s: turn %d stored (%s)", call_sid, seq, turn.speaker)
         return seq
 
-    async def _add_numbered_turn(self, call_sid: str, turn: TurnRecord, seq: int) -> int:
-        if seq < 1:
-            raise ValueError(f"turn numbers start at 1, not {seq}")
-        try:
-            async with self._engine.begin() as connection:
-                bumped = await connection.execute(
-                    update(CallRow)
-                    .where(CallRow.call_sid == call_sid)
-                    .values(
-                        turn_count=case((CallRow.turn_count < seq, seq), else_=CallRow.turn_count)
-                    )
-                    .returning(CallRow.id)
-                )
-                call_id = bumped.scalar_one_or_none()
-                if call_id is None:
-                    raise StorageError(f"no call {call_sid} to add a turn to")
-                await connection.execute(
-                    self._dialect_insert(TurnRow)
-                    .values(call_id=call_id, seq=seq, **turn.model_dump())
-                    .on_conflict_do_nothing(index_elements=[TurnRow.call_id, TurnRow.seq])
-                )
-        except DATABASE_ERRORS as exc:
-            raise StorageError(f"could not add turn {seq} to call {call_sid}") from exc
-        logger.debug("call %s: turn %d stored (%s)", call_sid, seq, turn.speaker)
-        return seq
+    def _add_turn(
+        self, connection: Connection, *, call_sid: str, values: dict[str, Any], seq: int | None
+    ) -> int:
+        """One turn's transaction: bump the call's counter (to ``seq``, or by one), then insert
+        the turn under its number (once: a repeated write of a numbered turn changes nothing)."""
+        row: tuple[int, int] | None
+        if seq is None:
+            bumped = connection.execute(self._count_turn, {"sid": call_sid}).one_or_none()
+            row = None if bumped is None else (bumped[0], bumped[1])
+            insert_turn = self._insert_turn
+        else:
+            found = connection.execute(self._count_to, {"sid": call_sid, "seq": seq}).scalar()
+            row = None if found is None else (found, seq)
+            insert_turn = self._insert_numbered_turn
+        if row is None:
+            raise StorageError(f"no call {call_sid} to add a turn to")
+        call_id, number = row
+        connection.execute(insert_turn, {"call_id": call_id, "seq": number, **values})
+        return number
 
     async def end_call(self, call_sid: str, reason: EndReason, ended_at: datetime) -> bool:
         """Record how a call ended. The first end counts: returns False if the call had ended.
@@ -320,8 +340,9 @@ class TranscriptStore:
             )
 
     async def close(self) -> None:
-        """Dispose of the engine if this store created it."""
+        """Dispose of the engine if this store created it (and of its writer's connection)."""
         if self._owns_engine:
+            await close_writes(self._engine)
             await self._engine.dispose()
 
     async def __aenter__(self) -> Self:
