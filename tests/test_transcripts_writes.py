@@ -58,8 +58,12 @@ async def test_a_transaction_commits_as_a_unit_on_the_writer_or_the_engine(
     assert stored == [1]  # the failed transaction left nothing
 
     await close_writes(engine)
+    assert not writes.on_own_thread
+    assert await writes.run(lambda connection: _thread_and_insert(connection, 2)) == (
+        threading.current_thread().name  # closed: what comes later runs on the engine
+    )
     await engine.dispose()
-    assert writes_for(engine) is not writes  # closed: a new one if the engine is used again
+    assert writes_for(engine) is not writes  # a new writer if the engine is used again
     await close_writes(engine)
 
 

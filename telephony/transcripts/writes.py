@@ -16,7 +16,6 @@ same either way; a failing database raises what it raises through the async engi
 """
 
 import asyncio
-import contextlib
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,27 +52,29 @@ class Writes:
 
     async def run(self, work: "Work[T]") -> T:
         """Run ``work`` in a transaction, committed when it returns, rolled back if it raises."""
-        if self._thread is None:
+        thread, sync = self._thread, self._sync
+        if thread is None or sync is None:
             engine = self._engine()
             if engine is None:
                 raise RuntimeError("the engine of these writes was disposed of and collected")
             async with engine.begin() as connection:
                 return await connection.run_sync(work)
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_thread, work)
-
-    def _in_thread(self, work: "Work[T]") -> T:
-        assert self._sync is not None
-        with self._sync.begin() as connection:
-            return work(connection)
+        return await asyncio.get_running_loop().run_in_executor(thread, _in_thread, sync, work)
 
     async def close(self) -> None:
-        """Close the writer's connection (on its own thread, where SQLite wants it closed)."""
+        """Close the writer's connection (on its own thread, where SQLite wants it closed).
+        Transactions that come later, during a shutdown, run on the engine."""
         thread, sync = self._thread, self._sync
         if thread is None or sync is None:
             return
-        with contextlib.suppress(RuntimeError):  # already shut down
-            await asyncio.get_running_loop().run_in_executor(thread, sync.dispose)
+        self._thread = self._sync = None
+        await asyncio.get_running_loop().run_in_executor(thread, sync.dispose)
         thread.shutdown(wait=False)
+
+
+def _in_thread(sync: Engine, work: "Work[T]") -> T:
+    with sync.begin() as connection:
+        return work(connection)
 
 
 def writes_for(engine: AsyncEngine) -> Writes:
