@@ -1,14 +1,14 @@
 """The call path's write transactions: through SQLAlchemy's asyncio layer, or whole on the
 writer's own thread (``telephony/transcripts/writes.py``), side by side in one run.
 
-Run ``python bench/writes.py [--events 2000]``: the same transaction (a live event: one
-``INSERT ... SELECT`` that finds its call) on a SQLite file, first one way then the other, then
-again, under the event loop the server runs (uvloop). Reported per transaction: the process's
-CPU (all threads) and the event loop thread's, and the wall time; then the ratios.
+Run ``python bench/writes.py [--events 2000]``: live events appended to a call on a SQLite
+file (``EventLog.append``, one ``INSERT ... SELECT`` that finds its call), first through the
+async engine then on the writer's thread, then again, under the event loop the server runs
+(uvloop). Reported per event: the process's CPU (all threads) and the event loop thread's, and
+the wall time; then the ratios.
 """
 
 import argparse
-import functools
 import sys
 import tempfile
 import time
@@ -16,44 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import uvloop
-from sqlalchemy import Connection, Integer, String, Text, bindparam, select
-from sqlalchemy.dialects import sqlite
 
 if __name__ == "__main__" and not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from telephony.transcripts import CallInfo, TranscriptStore
-from telephony.transcripts.tables import CallEventRow, CallRow
+from telephony.transcripts.events import EventKind, EventLog
 from telephony.transcripts.writes import Writes
 
 CALL_SID = "CA" + "0" * 32
-INSERT = (
-    sqlite.insert(CallEventRow)
-    .from_select(
-        ["call_id", "seq", "call_sid", "kind", "data"],
-        select(
-            CallRow.id,
-            bindparam("seq", type_=Integer),
-            bindparam("sid", type_=String),
-            bindparam("kind", type_=String),
-            bindparam("data", type_=Text),
-        ).where(CallRow.call_sid == bindparam("sid", type_=String)),
-    )
-    .returning(CallEventRow.id)
-)
 
 
-def _event(seq: int, connection: Connection) -> int:
-    params = {"seq": seq, "sid": CALL_SID, "kind": "agent_partial", "data": '{"text":"words"}'}
-    found: int = connection.execute(INSERT, params).scalar_one()
-    return found
-
-
-async def _measure(writes: Writes, first: int, count: int) -> tuple[float, float, float]:
-    """(process CPU, loop thread CPU, wall) per transaction, in microseconds."""
+async def _measure(log: EventLog, first: int, count: int) -> tuple[float, float, float]:
+    """(process CPU, loop thread CPU, wall) per event, in microseconds."""
     cpu, loop_cpu, wall = time.process_time(), time.thread_time(), time.perf_counter()
     for seq in range(first, first + count):
-        await writes.run(functools.partial(_event, seq))
+        await log.append(CALL_SID, EventKind.AGENT_PARTIAL, {"text": "words"}, seq=seq)
     return (
         1e6 * (time.process_time() - cpu) / count,
         1e6 * (time.thread_time() - loop_cpu) / count,
@@ -70,19 +48,20 @@ async def main(events: int) -> None:
             "async engine": Writes(store.engine, own_thread=False),
             "own thread": Writes(store.engine),
         }
+        logs = {name: EventLog(store.engine, writes) for name, writes in ways.items()}
         results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in ways}
         seq = 1
-        for writes in ways.values():  # warm-up: connections, compiled statements
-            await _measure(writes, seq, 50)
+        for log in logs.values():  # warm-up: connections, compiled statements
+            await _measure(log, seq, 50)
             seq += 50
         for _ in range(2):
-            for name, writes in ways.items():
-                results[name].append(await _measure(writes, seq, events))
+            for name, log in logs.items():
+                results[name].append(await _measure(log, seq, events))
                 seq += events
         for writes in ways.values():
             await writes.close()
         await store.close()
-    print(f"{events} transactions each way, twice, interleaved (us per transaction):")
+    print(f"{events} events each way, twice, interleaved (us per event):")
     best = {
         name: tuple(min(run[i] for run in runs) for i in range(3)) for name, runs in results.items()
     }

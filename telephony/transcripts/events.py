@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telephony.errors import StorageError
 from telephony.transcripts.engine import DATABASE_ERRORS
 from telephony.transcripts.tables import CallEventRow, CallRow
-from telephony.transcripts.writes import writes_for
+from telephony.transcripts.writes import Writes, writes_for
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +71,11 @@ class CallEvent(BaseModel):
 class EventLog:
     """Appends to and reads from ``call_events``. Raises `StorageError` when the database fails."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, writes: Writes | None = None) -> None:
+        """Appends go through ``writes``, by default the engine's own (`writes_for`)."""
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
-        self._writes = writes_for(engine)
+        self._writes = writes or writes_for(engine)
         # Built once: SQLAlchemy then keys and compiles it once, not on every event.
         insert = postgresql.insert if self._postgres else sqlite.insert
         self._insert = (
