@@ -63,8 +63,7 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     settings.update(options)
     engine = create_async_engine(url, **settings)
     if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
-        event.listen(engine.sync_engine, "handle_error", _discard_broken_sqlite_connections)
+        _sqlite_settings(engine.sync_engine)
         driver_logger = logging.getLogger("aiosqlite")
         if driver_logger.level == logging.NOTSET:
             driver_logger.setLevel(logging.INFO)
@@ -82,9 +81,14 @@ def create_sync_engine(url: URL) -> Engine:
     """A synchronous engine on the SQLite file of the async engine URL ``url``, with the same
     settings (see `create_engine`), for one thread of its own (``writes``)."""
     engine = sqlalchemy.create_engine(url.set(drivername="sqlite"), hide_parameters=True)
+    _sqlite_settings(engine)
+    return engine
+
+
+def _sqlite_settings(engine: Engine) -> None:
+    """Every SQLite connection of ``engine`` configured, and replaced after a broken write."""
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "handle_error", _discard_broken_sqlite_connections)
-    return engine
 
 
 def _discard_broken_sqlite_connections(context: ExceptionContext) -> None:

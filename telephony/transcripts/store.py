@@ -269,18 +269,15 @@ class TranscriptStore:
     ) -> int:
         """One turn's transaction: bump the call's counter (to ``seq``, or by one), then insert
         the turn under its number (once: a repeated write of a numbered turn changes nothing)."""
-        row: tuple[int, int] | None
         if seq is None:
-            bumped = connection.execute(self._count_turn, {"sid": call_sid}).one_or_none()
-            row = None if bumped is None else (bumped[0], bumped[1])
+            counted = connection.execute(self._count_turn, {"sid": call_sid}).one_or_none()
+            call_id, number = counted if counted is not None else (None, 0)
             insert_turn = self._insert_turn
         else:
-            found = connection.execute(self._count_to, {"sid": call_sid, "seq": seq}).scalar()
-            row = None if found is None else (found, seq)
-            insert_turn = self._insert_numbered_turn
-        if row is None:
+            call_id = connection.execute(self._count_to, {"sid": call_sid, "seq": seq}).scalar()
+            number, insert_turn = seq, self._insert_numbered_turn
+        if call_id is None:
             raise StorageError(f"no call {call_sid} to add a turn to")
-        call_id, number = row
         connection.execute(insert_turn, {"call_id": call_id, "seq": number, **values})
         return number
 
