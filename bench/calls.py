@@ -96,7 +96,7 @@ from bench.callbench.compare import compare
 from bench.callbench.emulator_worker import Endpoint
 from bench.callbench.procstat import sample, total_rss_bytes
 from bench.callbench.report import document_of, render, write_document, write_json
-from bench.callbench.server import ROOT, ServerProcess
+from bench.callbench.server import ROOT, ServerProcess, add_server_env
 from bench.callbench.step import MAX_DIRECT, Bench, StepResult, run_step
 from bench.callbench.workers import Worker, WorkerError
 
@@ -114,13 +114,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="1 and 10 calls, 12 s each")
     parser.add_argument("--steps", type=_steps, help="numbers of calls, e.g. 1,25,50")
     parser.add_argument("--duration", type=float, help="measurement window of each step, s")
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="an extra server setting, e.g. LIVE_DIRECT_LINE=false (repeatable)",
-    )
+    add_server_env(parser, "LIVE_DIRECT_LINE=false")
     parser.add_argument(
         "--json", type=Path, help="where to write the results (default: bench/results/)"
     )
@@ -168,9 +162,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.steps = QUICK_STEPS if args.quick else FULL_STEPS
     if args.duration is None:
         args.duration = QUICK_DURATION_S if args.quick else FULL_DURATION_S
-    for item in args.server_env:
-        if "=" not in item:
-            parser.error(f"--server-env wants NAME=VALUE, got {item!r}")
     if args.workers < 1:
         parser.error("--workers wants a positive number of processes")
     args.worker_counts = args.compare_workers or (args.workers,)
@@ -290,7 +281,7 @@ class Peers:
 
 async def run(args: argparse.Namespace) -> int:
     started = datetime.datetime.now(datetime.UTC)
-    extra_env = admission_env(args.capacity) | dict(item.split("=", 1) for item in args.server_env)
+    extra_env = admission_env(args.capacity) | dict(args.server_env)
     runs: list[ServerRun] = []
     emulator = Worker("emulator", emulator_worker.main)
     callers = Worker("callers", caller_worker.main)

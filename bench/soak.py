@@ -38,7 +38,7 @@ if __name__ == "__main__" and not __package__:
 from bench.callbench import emulator_worker
 from bench.callbench.emulator_worker import Endpoint
 from bench.callbench.procstat import rss_bytes
-from bench.callbench.server import ServerProcess
+from bench.callbench.server import ServerProcess, add_server_env
 from bench.callbench.workers import Worker
 from twins.twilio import (
     CallConfig,
@@ -155,7 +155,7 @@ async def run(args: argparse.Namespace) -> int:
         endpoint: Endpoint = await emulator.request("endpoint")
         # No admission limit: the soak measures the server carrying its calls, not refusals.
         limits = {"MAX_CALLS": "100000", "MAX_LOOP_LAG_MS": "1e9"}
-        limits |= dict(item.split("=", 1) for item in args.server_env)
+        limits |= dict(args.server_env)
         server = ServerProcess(Path(workdir), endpoint.client_env, limits)
         server.start()
         try:
@@ -256,17 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-s", type=float, default=10.0)
     parser.add_argument("--warm-up-s", type=float, default=60.0, help="left out of the growth")
     parser.add_argument("--max-growth-mib", type=float, default=20.0)
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a setting for the server (repeatable)",
-    )
-    args = parser.parse_args(argv)
-    if any("=" not in item for item in args.server_env):
-        parser.error("--server-env wants NAME=VALUE")
-    return asyncio.run(run(args))
+    add_server_env(parser, "DATABASE_URL=postgresql+asyncpg://...")
+    return asyncio.run(run(parser.parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ started serving, and the calls' counters and the loop lag come from every worker
 (``shared_metrics``), not from ``GET /metrics``, which one random worker answers.
 """
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -37,6 +38,26 @@ ROOT = Path(__file__).resolve().parents[2]
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 _WORKER_MARK = "spawn_main"
 """In a uvicorn worker's command line (``multiprocessing``'s spawn), not in the tracker's."""
+
+
+def add_server_env(parser: argparse.ArgumentParser, example: str) -> None:
+    """``--server-env NAME=VALUE`` (repeatable): a setting for the server; the parsed value is
+    a list of (name, value) pairs, so ``dict(args.server_env)`` is the settings."""
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        type=_setting,
+        metavar="NAME=VALUE",
+        help=f"a setting for the server, e.g. {example} (repeatable)",
+    )
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"wants NAME=VALUE, got {text!r}")
+    return name, value
 
 
 def free_port() -> int:
