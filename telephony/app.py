@@ -39,6 +39,7 @@ from telephony.live.agents import LiveModel, load_agent
 from telephony.live.models import gemini_model, live_run_config
 from telephony.live.sessions import CallSessionService, erase_sessions
 from telephony.live.warmup import warm_up
+from telephony.memory import memory_release
 from telephony.metrics import Metrics
 from telephony.retention import Retention
 from telephony.routes import (
@@ -81,6 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with contextlib.AsyncExitStack() as stack:
             services = await _build_services(settings, stack)
             await stack.enter_async_context(services.metrics.monitoring())
+            release = memory_release(
+                settings.memory_release_interval_s, services.metrics.memory_released
+            )
+            if release is not None:
+                await stack.enter_async_context(release.running())
             await stack.enter_async_context(services.feed.running())
             await stack.enter_async_context(services.outbound.running())
             await stack.enter_async_context(alongside(services.drain.run(), name="drain"))

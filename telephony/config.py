@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     max_loop_lag_ms: float = Field(default=200.0, gt=0)
     """New calls get the overflow while the event loop's median lag over the last seconds is
     above this: the process is out of CPU, and one more call would degrade every call."""
+    memory_release_interval_s: float = Field(default=60.0, ge=0)
+    """Every this many seconds, give memory the calls have freed back to the system
+    (glibc's ``malloc_trim``; ``telephony/memory.py``); 0: never."""
     overflow: Literal["message", "redirect", "queue"] = "message"
     """What a caller this process cannot take hears: ``OVERFLOW_MESSAGE`` and a hang-up, or the
     message and a ``<Dial>`` to ``OVERFLOW_NUMBER``, or the message and ``<Enqueue>`` into

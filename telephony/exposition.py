@@ -35,6 +35,8 @@ REPLY_BUCKETS_S = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
 REACTION_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 """``interrupted`` in hand -> ``clear`` handed to the socket: sub-millisecond when healthy."""
 LAG_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+RELEASE_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+"""One ``malloc_trim``: a few milliseconds at 40 calls."""
 CONNECT_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 """Opening a Live API connection -> setupComplete: a TLS handshake and the model's setup."""
 DELIVERY_OUTCOMES = ("delivered", "retried", "failed")
@@ -131,6 +133,18 @@ class Exposition:
             "the agent), other.",
             ["kind", "outcome"],
             registry=r,
+        )
+
+        self.memory_released = Counter(
+            "telephony_memory_released_bytes",
+            "Resident memory freed by the process and given back to the system (malloc_trim).",
+            registry=r,
+        )
+        self.memory_release = Histogram(
+            "telephony_memory_release_seconds",
+            "How long one release of free memory took (it locks one heap at a time).",
+            registry=r,
+            buckets=RELEASE_BUCKETS_S,
         )
 
     def call_started(self) -> None:

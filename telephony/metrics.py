@@ -16,6 +16,7 @@ from typing import Any
 from telephony.background import alongside
 from telephony.call_stats import CallStats
 from telephony.exposition import Exposition
+from telephony.memory import Release
 from telephony.transcripts.backlog import Backlog
 
 LAG_INTERVAL_S = 0.05
@@ -62,6 +63,11 @@ class Metrics:
     def transfer(self, kind: str, outcome: str) -> None:
         """A transfer (``cold`` or ``warm``) reached ``outcome`` (see ``Exposition.transfers``)."""
         self.exposition.transfers.labels(kind=kind, outcome=outcome).inc()
+
+    def memory_released(self, release: Release) -> None:
+        """Free memory was given back to the system (``telephony.memory``)."""
+        self.exposition.memory_released.inc(release.released_bytes)
+        self.exposition.memory_release.observe(release.seconds)
 
     def call_started(self) -> None:
         self.exposition.call_started()
