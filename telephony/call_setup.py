@@ -18,7 +18,7 @@ from google.adk.sessions import BaseSessionService
 
 from telephony.live.agent import GREETING_CUE
 from telephony.live.models import voiced_run_config
-from telephony.live.sessions import DATABASE_ERRORS
+from telephony.live.sessions import DATABASE_ERRORS, CallSessionService, EarlierSessions
 from telephony.routing import CallerContext, Decision, session_state
 
 logger = logging.getLogger(__name__)
@@ -57,17 +57,16 @@ async def open_session(
         )
         if existing is not None:
             return
-        earlier = (await service.list_sessions(app_name=app_name, user_id=user_id)).sessions
+        earlier = await _earlier_sessions(service, app_name=app_name, user_id=user_id)
     except DATABASE_ERRORS:
         logger.warning("call %s: earlier calls unknown (session database)", session_id)
-        earlier = []
-    last = max((session.last_update_time for session in earlier), default=None)
+        earlier = EarlierSessions(0, None)
     caller = CallerContext(
         pseudonym=user_id,
         direction=direction,
         number=caller_number,
-        earlier_calls=len(earlier),
-        last_call_at=dt.datetime.fromtimestamp(last, dt.UTC) if last else None,
+        earlier_calls=earlier.count,
+        last_call_at=earlier.last_update,
     )
     await service.create_session(
         app_name=app_name,
@@ -75,3 +74,15 @@ async def open_session(
         session_id=session_id,
         state=session_state(decision, caller) | dict(extra or {}),
     )
+
+
+async def _earlier_sessions(
+    service: BaseSessionService, *, app_name: str, user_id: str
+) -> EarlierSessions:
+    """The caller's earlier sessions: counted by the database where the service is ours, else
+    (another session service) listed."""
+    if isinstance(service, CallSessionService):
+        return await service.earlier_sessions(app_name=app_name, user_id=user_id)
+    earlier = (await service.list_sessions(app_name=app_name, user_id=user_id)).sessions
+    last = max((session.last_update_time for session in earlier), default=None)
+    return EarlierSessions(len(earlier), dt.datetime.fromtimestamp(last, dt.UTC) if last else None)

@@ -34,6 +34,7 @@ and a database failure fails the call, as ADK does.
 """
 
 import asyncio
+import datetime as dt
 import logging
 import time
 import uuid
@@ -44,7 +45,7 @@ from typing import Any
 from google.adk.events import Event
 from google.adk.sessions import BaseSessionService, DatabaseSessionService, Session
 from google.adk.sessions.base_session_service import GetSessionConfig
-from sqlalchemy import inspect, text
+from sqlalchemy import DateTime, column, func, inspect, select, table, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -59,6 +60,26 @@ PERSIST_RETRY_S = 5.0
 """How often a call's own events retry writing its session kept in memory."""
 DETACHED_IDLE_S = 4 * 3600.0
 """How long a session kept in memory is remembered after its last event."""
+
+
+ADK_SESSIONS_TABLE = "sessions"
+"""google-adk's table of sessions (``id``, ``app_name``, ``user_id``, ``update_time``): its
+storage schema, read to find whose a session is (only ADK's ``delete_session`` removes one with
+its events) and to count a caller's earlier sessions."""
+_SESSIONS = table(
+    ADK_SESSIONS_TABLE,
+    column("app_name"),
+    column("user_id"),
+    column("update_time", DateTime()),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierSessions:
+    """A user's sessions so far: how many, and when the last one was updated (UTC)."""
+
+    count: int
+    last_update: dt.datetime | None
 
 
 @dataclass(slots=True)
@@ -135,6 +156,24 @@ class CallSessionService(DatabaseSessionService):
             return session
         self._succeeded()
         return session
+
+    async def earlier_sessions(self, *, app_name: str, user_id: str) -> EarlierSessions:
+        """How many sessions ``user_id`` has with ``app_name``, and when the last was updated.
+
+        One aggregate query over ADK's table of sessions. ADK's ``list_sessions`` would load
+        every one of them with its state: a caller who calls every day, or everyone whose
+        number is withheld, has thousands, and each new call would read them all (measured: RSS
+        climbing 0.05 MiB a call and call setup growing with it, in a soak whose calls all come
+        from one number)."""
+        await self.prepare_tables()
+        query = select(func.count(), func.max(_SESSIONS.c.update_time)).where(
+            _SESSIONS.c.app_name == app_name, _SESSIONS.c.user_id == user_id
+        )
+        async with self.db_engine.connect() as connection:
+            count, last = (await connection.execute(query)).one()
+        if isinstance(last, dt.datetime) and last.tzinfo is None:
+            last = last.replace(tzinfo=dt.UTC)  # ADK stores UTC without a zone
+        return EarlierSessions(count, last if isinstance(last, dt.datetime) else None)
 
     async def get_session(
         self,
@@ -272,12 +311,6 @@ def is_durable(event: Event) -> bool:
     if actions.transfer_to_agent or actions.escalate:
         return True
     return bool(event.content and event.content.parts)
-
-
-ADK_SESSIONS_TABLE = "sessions"
-"""google-adk's table of sessions (``id``, ``app_name``, ``user_id``): its storage schema,
-read to find whose a session is, since only ADK's ``delete_session`` removes one with its
-events."""
 
 
 async def erase_sessions(service: BaseSessionService, engine: AsyncEngine, session_id: str) -> int:
