@@ -7,14 +7,12 @@ caller came back to the agent after a transfer nobody answered) is kept as it is
 conversation goes on in it.
 """
 
-import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from google.adk.agents import RunConfig
-from google.adk.sessions import BaseSessionService
 
 from telephony.live.agent import GREETING_CUE
 from telephony.live.models import voiced_run_config
@@ -39,7 +37,7 @@ def call_setup(decision: Decision, base: RunConfig) -> CallSetup:
 
 
 async def open_session(
-    service: BaseSessionService,
+    service: CallSessionService,
     decision: Decision,
     *,
     app_name: str,
@@ -57,7 +55,7 @@ async def open_session(
         )
         if existing is not None:
             return
-        earlier = await _earlier_sessions(service, app_name=app_name, user_id=user_id)
+        earlier = await service.earlier_sessions(app_name=app_name, user_id=user_id)
     except DATABASE_ERRORS:
         logger.warning("call %s: earlier calls unknown (session database)", session_id)
         earlier = EarlierSessions(0, None)
@@ -74,15 +72,3 @@ async def open_session(
         session_id=session_id,
         state=session_state(decision, caller) | dict(extra or {}),
     )
-
-
-async def _earlier_sessions(
-    service: BaseSessionService, *, app_name: str, user_id: str
-) -> EarlierSessions:
-    """The caller's earlier sessions: counted by the database where the service is ours, else
-    (another session service) listed."""
-    if isinstance(service, CallSessionService):
-        return await service.earlier_sessions(app_name=app_name, user_id=user_id)
-    earlier = (await service.list_sessions(app_name=app_name, user_id=user_id)).sessions
-    last = max((session.last_update_time for session in earlier), default=None)
-    return EarlierSessions(len(earlier), dt.datetime.fromtimestamp(last, dt.UTC) if last else None)

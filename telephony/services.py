@@ -6,7 +6,6 @@ from pathlib import Path
 
 from google.adk.agents import RunConfig
 from google.adk.runners import Runner
-from google.adk.sessions import BaseSessionService
 from starlette.requests import HTTPConnection
 
 from telephony.admission import Admission
@@ -19,6 +18,7 @@ from telephony.errors import StorageError
 from telephony.feed import Feed
 from telephony.live.agents import LiveModel, load_agent
 from telephony.live.internals import Internals
+from telephony.live.sessions import CallSessionService
 from telephony.metrics import Metrics
 from telephony.outbound.dialer import Dialer, OutboundCall
 from telephony.outbound.listener import OutboundListener
@@ -46,7 +46,7 @@ class Services:
     secret: bytes
     """Keys pseudonyms of callers (ADK user ids)."""
     store: TranscriptStore
-    session_service: BaseSessionService
+    session_service: CallSessionService
     run_config: RunConfig
     live_model: LiveModel
     """Turns the model name an agent declares into the live model it runs on."""

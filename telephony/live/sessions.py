@@ -171,9 +171,9 @@ class CallSessionService(DatabaseSessionService):
         )
         async with self.db_engine.connect() as connection:
             count, last = (await connection.execute(query)).one()
-        if isinstance(last, dt.datetime) and last.tzinfo is None:
+        if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=dt.UTC)  # ADK stores UTC without a zone
-        return EarlierSessions(count, last if isinstance(last, dt.datetime) else None)
+        return EarlierSessions(count, last)
 
     async def get_session(
         self,
